@@ -1,0 +1,1 @@
+"""Workflow spec v1: models, loading, expressions and static validation."""
