@@ -1,0 +1,1 @@
+"""The execution engine: a workflow spec compiled into a durable LangGraph `StateGraph`."""

@@ -1,0 +1,193 @@
+"""Drive compiled workflows: start, resume after a crash, and answer approvals.
+
+The run id is the LangGraph thread id, so the checkpointer holds everything needed to continue a
+run: finished steps are never executed again on resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from app.engine.compiler import OUTPUTS_NODE, build_graph
+from app.engine.inputs import prepare_inputs
+from app.engine.results import RunResult, RunStatus, StepRecord, StepResult, StepStatus
+from app.errors import FlowwrightError
+from app.tools.registry import Catalog
+from app.workflow.spec import WorkflowSpec
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class RunNotFoundError(FlowwrightError):
+    code = "RUN_NOT_FOUND"
+
+
+class WorkflowRunner:
+    """Runs workflows over one catalog and one checkpointer (shared, pooled, per process)."""
+
+    def __init__(self, catalog: Catalog, checkpointer: BaseCheckpointSaver | None = None):
+        self.catalog = catalog
+        self.checkpointer = checkpointer or InMemorySaver()
+        self._graphs: dict[str, Any] = {}
+
+    def compiled(self, spec: WorkflowSpec) -> Any:
+        """The compiled graph of a spec, built once per distinct spec."""
+        key = hashlib.sha256(spec.to_json(indent=None).encode()).hexdigest()
+        if key not in self._graphs:
+            graph = build_graph(spec, self.catalog)
+            self._graphs[key] = graph.compile(checkpointer=self.checkpointer)
+        return self._graphs[key]
+
+    async def run(
+        self,
+        spec: WorkflowSpec,
+        inputs: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        dry_run: bool = False,
+        on_event: EventSink | None = None,
+    ) -> RunResult:
+        """Start a run; inputs are checked and coerced first (InputError when they do not fit)."""
+        prepared = prepare_inputs(spec, inputs)
+        run_id = run_id or uuid.uuid4().hex
+        payload = {"inputs": prepared, "dry_run": dry_run, "results": {}, "halted": None}
+        return await self._drive(spec, run_id, payload, on_event)
+
+    async def resume(
+        self, spec: WorkflowSpec, run_id: str, *, on_event: EventSink | None = None
+    ) -> RunResult:
+        """Continue a run that stopped mid-way (crash, kill -9) from its last checkpoint."""
+        await self._require_thread(spec, run_id)
+        return await self._drive(spec, run_id, None, on_event)
+
+    async def decide(
+        self,
+        spec: WorkflowSpec,
+        run_id: str,
+        *,
+        approved: bool,
+        reason: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> RunResult:
+        """Answer the approval a run is waiting for and continue it."""
+        current = await self.result(spec, run_id)
+        if current.status is not RunStatus.WAITING_APPROVAL:
+            raise FlowwrightError(
+                f"run {run_id} is {current.status.value}, not waiting for approval",
+                code="RUN_NOT_WAITING",
+                hint="Only runs with status waiting_approval can be approved or rejected.",
+            )
+        command = Command(resume={"approved": approved, "reason": reason})
+        return await self._drive(spec, run_id, command, on_event)
+
+    async def result(self, spec: WorkflowSpec, run_id: str) -> RunResult:
+        """The run's current result, read from its checkpoint."""
+        snapshot = await self._require_thread(spec, run_id)
+        return build_result(spec, run_id, snapshot)
+
+    async def _require_thread(self, spec: WorkflowSpec, run_id: str) -> Any:
+        snapshot = await self.compiled(spec).aget_state(_config(run_id))
+        if not snapshot.values:
+            raise RunNotFoundError(
+                f"no checkpoint for run {run_id}", hint="Check the id with `flowwright runs list`."
+            )
+        return snapshot
+
+    async def _drive(
+        self, spec: WorkflowSpec, run_id: str, payload: Any, on_event: EventSink | None
+    ) -> RunResult:
+        graph = self.compiled(spec)
+        config = _config(run_id)
+        async for chunk in graph.astream(
+            payload, config, stream_mode="updates", durability="sync"
+        ):
+            if on_event is not None:
+                for event in _events(chunk):
+                    on_event({"run_id": run_id, **event})
+        return build_result(spec, run_id, await graph.aget_state(config))
+
+
+def _config(run_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+
+
+def _events(chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    events = []
+    for node, update in chunk.items():
+        if node == "__interrupt__":
+            for item in update:
+                events.append({"event": "approval_requested", **(item.value or {})})
+        elif node != OUTPUTS_NODE and isinstance(update, dict):
+            for step_id, record in (update.get("results") or {}).items():
+                events.append({"event": "step_finished", "step": step_id, **record})
+    return events
+
+
+def _duration_ms(record: StepRecord) -> float | None:
+    if "started_at" in record and "finished_at" in record:
+        return round((record["finished_at"] - record["started_at"]) * 1000, 3)
+    return None
+
+
+def build_result(spec: WorkflowSpec, run_id: str, snapshot: Any) -> RunResult:
+    """Assemble a `RunResult` from a graph state snapshot."""
+    values = snapshot.values or {}
+    records: dict[str, StepRecord] = values.get("results") or {}
+    steps = [
+        StepResult(
+            id=step.id,
+            tool=step.tool,
+            status=StepStatus(records[step.id]["status"]),
+            output=records[step.id].get("output"),
+            error=records[step.id].get("error"),
+            attempts=records[step.id].get("attempts", 0),
+            duration_ms=_duration_ms(records[step.id]),
+            reason=records[step.id].get("reason"),
+            item_errors=records[step.id].get("item_errors"),
+        )
+        for step in spec.steps
+        if step.id in records
+    ]
+    interrupts = [i for task in snapshot.tasks for i in task.interrupts]
+    halted = values.get("halted")
+    error = None
+    if interrupts:
+        status = RunStatus.WAITING_APPROVAL
+    elif halted:
+        status = RunStatus.REJECTED if halted["status"] == StepStatus.REJECTED else RunStatus.FAILED
+        failed = records.get(halted["step"], {})
+        error = failed.get("error") or {
+            "code": "APPROVAL_REJECTED",
+            "message": f"step {halted['step']!r} was rejected",
+            "hint": None,
+        }
+    elif values.get("outputs_error"):
+        status, error = RunStatus.FAILED, values["outputs_error"]
+    elif snapshot.next:
+        status = RunStatus.RUNNING
+    else:
+        status = RunStatus.SUCCEEDED
+    times = [r["started_at"] for r in records.values() if "started_at" in r]
+    ends = [r["finished_at"] for r in records.values() if "finished_at" in r]
+    return RunResult(
+        run_id=run_id,
+        workflow=spec.name,
+        status=status,
+        dry_run=bool(values.get("dry_run")),
+        inputs=values.get("inputs") or {},
+        steps=steps,
+        outputs=values.get("outputs") or {},
+        simulated_steps=[s.id for s in steps if s.status is StepStatus.SIMULATED],
+        waiting_for=(interrupts[0].value or {}).get("step") if interrupts else None,
+        error=error,
+        started_at=datetime.fromtimestamp(min(times), UTC) if times else None,
+        finished_at=datetime.fromtimestamp(max(ends), UTC) if ends and not snapshot.next else None,
+    )
