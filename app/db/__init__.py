@@ -1,0 +1,1 @@
+"""Flowwright's own state: SQLAlchemy models, sessions and Alembic migrations."""
