@@ -50,6 +50,8 @@ class TransientToolError(ToolError):
     code = "TRANSIENT"
     transient = True
 
-    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: float | None = None):
+    def __init__(
+        self, message: str, *, hint: str | None = None, retry_after_s: float | None = None
+    ):
         super().__init__(message, hint=hint)
         self.retry_after_s = retry_after_s

@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
+from jinja2 import (
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+    pass_eval_context,
+)
 from jinja2.exceptions import SecurityError as JinjaSecurityError
+from jinja2.exceptions import TemplateRuntimeError
+from jinja2.filters import do_join
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from app.errors import FlowwrightError
@@ -23,6 +32,7 @@ from app.errors import FlowwrightError
 ROOT_NAMES = frozenset({"inputs", "steps", "item"})
 MAX_EXPRESSION_CHARS = 10_000
 MAX_RESULT_CHARS = 1_000_000
+MAX_INT_BITS = 4096
 
 SAFE_METHODS = frozenset(
     {
@@ -79,14 +89,20 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
-            if isinstance(right, int) and abs(right) > 1000:
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                if max(left.bit_length(), 1) * right > MAX_INT_BITS:
+                    raise JinjaSecurityError("power result too large")
+            elif isinstance(right, int | float) and abs(right) > 1000:
                 raise JinjaSecurityError("exponent too large")
             return operator.pow(left, right)
         if operator_name == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int):
-                    if len(seq) * n > MAX_RESULT_CHARS:
-                        raise JinjaSecurityError("repetition result too large")
+                repeated = isinstance(seq, str | list | tuple) and isinstance(n, int)
+                if repeated and _size(seq) * n > MAX_RESULT_CHARS:
+                    raise JinjaSecurityError("repetition result too large")
+            both_ints = isinstance(left, int) and isinstance(right, int)
+            if both_ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise JinjaSecurityError("product too large")
             return operator.mul(left, right)
         if isinstance(left, str):
             raise JinjaSecurityError("%-formatting of strings is not allowed")
@@ -99,12 +115,52 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
+def _size(value: Any) -> int:
+    """Rough size in characters of a value built by an expression (strings dominate)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(_size(v) for v in value) + len(value)
+    if isinstance(value, dict):
+        return sum(_size(k) + _size(v) for k, v in value.items()) + len(value)
+    return 1
+
+
+def _guard_size(value: Any) -> Any:
+    if callable(value) or isinstance(value, Undefined):
+        raise JinjaSecurityError("an expression must produce data, not a function")
+    if _size(value) > MAX_RESULT_CHARS:
+        raise JinjaSecurityError("expression result too large")
+    return value
+
+
+def _safe_replace(text: Any, old: str, new: str, count: int | None = None) -> str:
+    """`replace` that refuses to grow text past the size limit before doing the work."""
+    text = str(text)
+    hits = text.count(old) if old else len(text) + 1
+    hits = min(hits, count) if count is not None and count >= 0 else hits
+    if len(text) + hits * (len(new) - len(old)) > MAX_RESULT_CHARS:
+        raise JinjaSecurityError("replace result too large")
+    return text.replace(old, new, -1 if count is None else count)
+
+
+@pass_eval_context
+def _safe_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    """`join` that refuses results past the size limit before joining."""
+    items = list(value)
+    if _size(items) + len(d) * len(items) > MAX_RESULT_CHARS:
+        raise JinjaSecurityError("join result too large")
+    return do_join(eval_ctx, items, d, attribute)
+
+
 @lru_cache(maxsize=1)
 def environment() -> _Sandbox:
     """The one sandbox used to parse and evaluate workflow expressions."""
     env = _Sandbox(undefined=StrictUndefined, autoescape=False)
     env.globals = {k: v for k, v in env.globals.items() if k in SAFE_GLOBALS}
     env.filters = {k: v for k, v in env.filters.items() if k in SAFE_FILTERS}
+    env.filters["replace"] = _safe_replace
+    env.filters["join"] = _safe_join
     return env
 
 
@@ -154,14 +210,32 @@ def _unsafe_nodes(tree: nodes.Template) -> Any:
             yield Issue("EXPR_UNSAFE", f"access to private attribute `{node.attr}` is refused")
         elif isinstance(node, nodes.Getitem) and _is_private_key(node.arg):
             yield Issue("EXPR_UNSAFE", f"access to private key `{node.arg.value}` is refused")
-        elif isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
-            yield Issue(
-                "EXPR_UNSAFE",
-                f"filter `{node.name}` is not allowed",
-                "Allowed filters: " + ", ".join(sorted(SAFE_FILTERS)),
-            )
+        elif isinstance(node, nodes.Filter):
+            yield from _unsafe_filter(node)
         elif isinstance(node, nodes.Call):
             yield from _unsafe_call(node)
+
+
+_PRIVATE_NAME = re.compile(r"(^|\.)_[A-Za-z0-9_]")
+
+
+def _unsafe_filter(node: nodes.Filter) -> Any:
+    """Unlisted filters, filters named by string (`map('x')`), private attribute arguments."""
+    if node.name not in SAFE_FILTERS:
+        yield Issue(
+            "EXPR_UNSAFE",
+            f"filter `{node.name}` is not allowed",
+            "Allowed filters: " + ", ".join(sorted(SAFE_FILTERS)),
+        )
+        return
+    if node.name == "map" and node.args:
+        first = node.args[0]
+        if not (isinstance(first, nodes.Const) and first.value in SAFE_FILTERS):
+            yield Issue("EXPR_UNSAFE", "map() may only apply an allowed filter")
+    for arg in [*node.args, *(kw.value for kw in node.kwargs)]:
+        is_text = isinstance(arg, nodes.Const) and isinstance(arg.value, str)
+        if is_text and _PRIVATE_NAME.search(arg.value):
+            yield Issue("EXPR_UNSAFE", f"access to private attribute `{arg.value}` is refused")
 
 
 def _is_private_key(arg: nodes.Node) -> bool:
@@ -266,7 +340,7 @@ def evaluate(value: Any, context: dict[str, Any]) -> Any:
             native = _compiled_expression(expr)(**context)
             if isinstance(native, Undefined):
                 native._fail_with_undefined_error()
-            return native
+            return _guard_size(native)
         result = _compiled_template(value).render(**context)
     except UndefinedError as exc:
         raise ExpressionError(
@@ -276,8 +350,10 @@ def evaluate(value: Any, context: dict[str, Any]) -> Any:
         ) from exc
     except JinjaSecurityError as exc:
         raise ExpressionError(f"{value.strip()}: {exc}", code="EXPR_UNSAFE") from exc
-    except OverflowError as exc:
+    except (OverflowError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"{value.strip()}: {exc}", code="EXPR_UNSAFE") from exc
+    except TemplateRuntimeError as exc:
+        raise ExpressionError(f"{value.strip()}: {exc}", code="EXPR_RUNTIME") from exc
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise ExpressionError(f"{value.strip()}: {exc}", code="EXPR_RUNTIME") from exc
     if len(result) > MAX_RESULT_CHARS:
