@@ -47,12 +47,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP login password.")
     smtp_sender: str = Field("flowwright@localhost", description="From address of sent mail.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    dns_servers: str | None = Field(
+        None, description="Resolvers for `dns_lookup`: comma-separated `ip[:port]`."
+    )
     http_timeout_s: float = Field(10.0, description="Default timeout of network tools.")
     http_max_bytes: int = Field(
         5_000_000, description="Largest response body a network tool reads."
     )
     max_spec_bytes: int = Field(1_000_000, description="Largest workflow spec accepted.")
     max_file_bytes: int = Field(20_000_000, description="Largest file a file tool reads.")
+    history_retention_days: int = Field(
+        30, ge=1, description="Finished runs (and their checkpoints) older than this are pruned."
+    )
 
     @property
     def resolved_database_url(self) -> str:
