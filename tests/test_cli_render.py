@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.cli.render import diagnostic_text, schema_type, short, summary_line
+from app.workflow.diagnostics import Diagnostic
 
 
 @dataclass
@@ -88,3 +89,13 @@ def test_schema_type(schema: dict, expected: str) -> None:
 def test_short_keeps_the_first_sentence() -> None:
     assert short("Validate an email. Optionally check DNS.") == "Validate an email."
     assert short("x" * 100, 10) == "x" * 9 + "…"
+
+
+def test_very_long_source_lines_are_shown_as_a_window_around_the_column() -> None:
+    line = "[" * 4000 + "x" + "]" * 4000
+    diag = Diagnostic(code="SPEC_TOO_DEEP", path="", message="deep", line=1, column=4001)
+    shown = diagnostic_text(diag, "deep.json", [line]).plain
+    assert len(max(shown.splitlines(), key=len)) < 200
+    code_line, caret_line = shown.splitlines()[1:3]
+    assert code_line[caret_line.index("^")] == line[4000]
+    assert "…" in code_line

@@ -88,6 +88,9 @@ def diagnostic_text(diag: DiagnosticLike, source: str, lines: Sequence[str] | No
     return text
 
 
+SNIPPET_WIDTH = 100  # long lines (minified JSON) are shown as a window around the column
+
+
 def _snippet(
     lines: Sequence[str] | None, line: int | None, column: int | None
 ) -> tuple[str, str, str] | None:
@@ -96,13 +99,19 @@ def _snippet(
         return None
     code_line = lines[line - 1].rstrip("\r\n").expandtabs(1)
     if not column:
-        return str(line), code_line, ""
+        cut = len(code_line) > SNIPPET_WIDTH
+        return str(line), code_line[:SNIPPET_WIDTH] + ("…" if cut else ""), ""
     start = min(max(column - 1, 0), len(code_line))
     width = 0
     while start + width < len(code_line) and code_line[start + width] not in " \t,:}]":
         width += 1
-    caret = " " * start + "^" + "~" * max(width - 1, 0)
-    return str(line), code_line, caret
+    width = min(width, SNIPPET_WIDTH // 2)
+    left = max(0, min(start - SNIPPET_WIDTH // 2, len(code_line) - SNIPPET_WIDTH))
+    shown = code_line[left : left + SNIPPET_WIDTH]
+    prefix = "…" if left else ""
+    suffix = "…" if left + SNIPPET_WIDTH < len(code_line) else ""
+    caret = " " * (start - left + len(prefix)) + "^" + "~" * max(width - 1, 0)
+    return str(line), prefix + shown + suffix, caret
 
 
 def summary_line(counts: Iterable[tuple[bool, int, int]]) -> str:
