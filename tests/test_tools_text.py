@@ -11,6 +11,7 @@ import pytest
 
 from app.errors import NotConfiguredError, SecurityError, ToolInputError
 from app.tools.base import SideEffect, tool_info
+from app.tools.template import render_template
 from app.tools.text import (
     TOOLS,
     analyze_sentiment,
@@ -20,14 +21,13 @@ from app.tools.text import (
     extract_phone_numbers,
     extract_urls,
     regex_extract,
-    render_template,
     summarize_text,
     translate_text,
 )
 
 
 def test_every_example_runs_offline(workspace: Path) -> None:
-    for tool in TOOLS:
+    for tool in [*TOOLS, render_template]:
         info = tool_info(tool)
         assert info.description and info.output_schema, info.name
         if tool is translate_text:

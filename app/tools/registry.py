@@ -23,6 +23,7 @@ from app.tools.base import META_KEY, ToolInfo, tool_info
 
 BUILTIN_MODULES = (
     "app.tools.text",
+    "app.tools.template",
     "app.tools.files",
     "app.tools.rows",
     "app.tools.checks",

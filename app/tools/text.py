@@ -1,4 +1,4 @@
-"""Text tools: extraction, regex, summary, classification, sentiment, translation, templates, time.
+"""Text tools: extraction, regex, summary, classification, sentiment, translation, time.
 
 Everything here runs offline except `translate_text`; summary and classification use the
 configured LLM when there is one. Heavy libraries load inside the tools that need them.
@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
-import time as _time
-from collections import Counter
 from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -19,18 +16,15 @@ from typing import Annotated, Any
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from app.errors import SecurityError, ToolInputError
+from app.errors import ToolInputError
 from app.tools import llm
 from app.tools.base import Requirement, SideEffect, flow_tool
 from app.tools.checks import normalize_region
+from app.tools.regex_guard import compile_safe_regex
+from app.tools.textstats import extractive_summary, lexical_scores
 
 MAX_TEXT_CHARS = 1_000_000
-MAX_PATTERN_CHARS = 1_000
 MAX_MATCHES = 10_000
-MAX_TEMPLATE_CHARS = 100_000
-MAX_OUTPUT_CHARS = 1_000_000
-MAX_LOOP_ITEMS = 100_000
-TEMPLATE_DEADLINE_S = 5.0
 
 Text = Annotated[str, Field(description="The text to work on.")]
 
@@ -39,23 +33,6 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
 _URL = re.compile(r"""(?:https?://|ftp://|www\.)[^\s<>"'`{}|\\^]+""", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
-_ABBREVIATIONS = frozenset(
-    re.findall(r"\S+", "mr mrs ms dr prof st jr sr inc ltd co corp vs etc e.g i.e no fig approx")
-)
-STOPWORDS = frozenset(
-    re.findall(
-        r"\S+",
-        """a about above after again against all am an and any are as at be because been before
-        being below between both but by can could did do does doing down during each few for from
-        further had has have having he her here hers him his how i if in into is it its itself just
-        me more most my no nor not now of off on once only or other our ours out over own same she
-        should so some such than that the their theirs them then there these they this those
-        through to too under until up very was we were what when where which while who whom why
-        will with would you your yours also may might must shall us via per""",
-    )
-)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -152,137 +129,6 @@ def extract_phone_numbers(
     return _unique([phonenumbers.format_number(m.number, fmt) for m in matcher])
 
 
-# --- regex safety: refuse patterns that can backtrack catastrophically -------------------------
-_CLASS_ESCAPES = {
-    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
-    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
-}  # fmt: skip
-_PROBE = [chr(c) for c in range(0x250)] + ["€", "中", "😀"]
-
-
-def _char_class(items: list[Any]) -> str | None:
-    """A one-character regex equivalent to a parsed sequence, or None when it is not one char."""
-    if len(items) != 1:
-        return None
-    op, av = items[0]
-    name = str(op)
-    if name == "LITERAL":
-        return re.escape(chr(av))
-    if name == "NOT_LITERAL":
-        return "[^" + re.escape(chr(av)) + "]"
-    if name == "ANY":
-        return "."
-    if name != "IN":
-        return None
-    parts = []
-    for sub_op, sub_av in av:
-        sub = str(sub_op)
-        if sub == "NEGATE":
-            parts.insert(0, "^")
-        elif sub == "LITERAL":
-            parts.append(re.escape(chr(sub_av)))
-        elif sub == "RANGE":
-            parts.append(re.escape(chr(sub_av[0])) + "-" + re.escape(chr(sub_av[1])))
-        elif sub == "CATEGORY" and str(sub_av) in _CLASS_ESCAPES:
-            parts.append(_CLASS_ESCAPES[str(sub_av)])
-        else:
-            return None
-    return "[" + "".join(parts) + "]"
-
-
-def _overlap(a: str | None, b: str | None, flags: int) -> bool:
-    if a is None or b is None:
-        return True  # unknown shapes count as overlapping: refuse rather than hang
-    return any(re.fullmatch(a, c, flags) and re.fullmatch(b, c, flags) for c in _PROBE)
-
-
-def _flatten(items: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for op, av in items:
-        if str(op) == "SUBPATTERN":
-            out.extend(_flatten(list(av[3])))
-        else:
-            out.append((op, av))
-    return out
-
-
-def _single_char(item: Any) -> str | None:
-    """The character class a sequence item starts with, when it is one char or a 1+ repeat."""
-    if str(item[0]) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and item[1][0] >= 1:
-        return _char_class(list(item[1][2]))
-    return _char_class([item])
-
-
-def _repeat_problem(body: list[Any], outer_unbounded: bool, flags: int, wrap: bool) -> str | None:
-    """Why a repeated body is ambiguous, or None. A variable repeat inside is fine only when a
-    following character it cannot match (e.g. the `.` in `(\\w+\\.)+`) forces where it ends."""
-    from re._constants import MAXREPEAT  # the parser's own constants (CPython 3.11+)
-
-    seq = _flatten(body)
-    for i, (op, av) in enumerate(seq):
-        name = str(op)
-        if name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] != av[1]:
-            if not (outer_unbounded or av[1] == MAXREPEAT):
-                continue
-            nxt = seq[i + 1] if i + 1 < len(seq) else (seq[0] if wrap and i else None)
-            sep = _single_char(nxt) if nxt else None
-            if sep is None or _overlap(_char_class(list(av[2])), sep, flags):
-                return "a quantified group contains another quantifier"
-        elif name == "BRANCH":
-            firsts = [_char_class(_flatten(list(b))[:1]) for b in av[1]]
-            if outer_unbounded and any(
-                _overlap(x, y, flags) for j, x in enumerate(firsts) for y in firsts[j + 1 :]
-            ):
-                return "a quantified group has alternatives that can match the same text"
-            if any(_repeat_problem(list(b), outer_unbounded, flags, False) for b in av[1]):
-                return "a quantified group contains another quantifier"
-    return None
-
-
-def _unsafe_regex(items: list[Any], flags: int) -> str | None:
-    from re._constants import MAXREPEAT
-
-    for op, av in items:
-        name = str(op)
-        if name in ("MAX_REPEAT", "MIN_REPEAT"):
-            body = list(av[2])
-            if av[1] > 1 and (problem := _repeat_problem(body, av[1] == MAXREPEAT, flags, True)):
-                return problem
-            children = [body]
-        elif name == "SUBPATTERN":
-            children = [list(av[3])]
-        elif name == "BRANCH":
-            children = [list(b) for b in av[1]]
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            children = [list(av[1])]
-        else:  # possessive repeats and atomic groups never backtrack
-            children = []
-        for child in children:
-            if problem := _unsafe_regex(child, flags):
-                return problem
-    return None
-
-
-def compile_safe_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a user pattern, refusing long ones and ones prone to catastrophic backtracking."""
-    from re import _parser  # type: ignore[attr-defined]
-
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise ToolInputError(f"pattern longer than {MAX_PATTERN_CHARS} characters")
-    try:
-        compiled = re.compile(pattern)
-        problem = _unsafe_regex(list(_parser.parse(pattern, compiled.flags)), compiled.flags)
-    except re.error as exc:
-        raise ToolInputError(f"invalid regular expression: {exc}") from None
-    if problem:
-        raise SecurityError(
-            f"pattern {pattern!r} refused: {problem}, which can take exponential time",
-            hint="Make repeats unambiguous: `[\\w.]+` instead of `(\\w+\\.?)+`, or use a "
-            "possessive quantifier `\\w++` / atomic group `(?>...)`.",
-        )
-    return compiled
-
-
 @flow_tool(
     category="text",
     side_effect=SideEffect.PURE,
@@ -314,64 +160,6 @@ def regex_extract(
     return found
 
 
-# --- summary and classification ----------------------------------------------------------------
-def _stem(word: str) -> str:
-    """A light suffix stripper so `invoices`/`shipping`/`shipped` meet `invoice`/`ship`."""
-    stem = word
-    if word.endswith("ies") and len(word) > 4:
-        stem = word[:-3] + "y"
-    elif word.endswith(("sses", "xes", "zes", "ches", "shes")):
-        stem = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        stem = word[:-1]
-    else:
-        for suffix in ("ing", "ed", "ly"):
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                stem = word[: -len(suffix)]
-                if stem[-1] == stem[-2] and stem[-1] not in "lsz":  # shipp(ing) -> ship
-                    stem = stem[:-1]
-                break
-    return stem
-
-
-def _terms(text: str) -> list[str]:
-    words = [w.lower().replace("'", "") for w in _WORD.findall(text)]
-    return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 1]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences in order; paragraphs always break, common abbreviations (Dr., e.g.) do not."""
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        pieces = _SENTENCE_END.split(" ".join(paragraph.split()))
-        for piece in pieces:
-            last = sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") if sentences else ""
-            joined = sentences and not sentences[-1].endswith("\n") and piece
-            if joined and (last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
-                sentences[-1] += " " + piece
-            elif piece.strip():
-                sentences.append(piece.strip())
-        if sentences:
-            sentences[-1] += "\n"  # marks a paragraph end: never merged across
-    return [s.strip() for s in sentences]
-
-
-def _extractive_summary(text: str, max_sentences: int) -> str:
-    sentences = split_sentences(text)
-    if len(sentences) <= max_sentences:
-        return " ".join(sentences)
-    per_sentence = [_terms(s) for s in sentences]
-    freq = Counter(t for terms in per_sentence for t in terms)
-    top = max(freq.values(), default=1)
-
-    def score(i: int) -> float:
-        terms = per_sentence[i]
-        return sum(freq[t] / top for t in terms) / math.sqrt(len(terms)) if terms else 0.0
-
-    ranked = sorted(range(len(sentences)), key=lambda i: (-score(i), i))[:max_sentences]
-    return " ".join(sentences[i] for i in sorted(ranked))
-
-
 @flow_tool(
     category="text",
     side_effect=SideEffect.PURE,
@@ -397,64 +185,7 @@ def summarize_text(
             f"in at most {max_sentences} sentences, in the language of the text."
         )
         return llm.complete(text, system)
-    return _extractive_summary(text, max_sentences)
-
-
-def _trigrams(word: str) -> set[str]:
-    padded = f" {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
-
-
-def _similarity(a: str, b: str) -> float:
-    """1 for the same stem, else the Dice overlap of character trigrams when it is high."""
-    if a == b:
-        return 1.0
-    x, y = _trigrams(a), _trigrams(b)
-    dice = 2 * len(x & y) / (len(x) + len(y))
-    return dice if dice >= 0.5 else 0.0
-
-
-# Words that signal common workflow labels although they do not share the label's letters.
-_RELATED = {
-    "billing": "invoice payment charge refund price cost fee subscription receipt card paid",
-    "shipping": "delivery deliver package parcel tracking courier arrive shipment shipped",
-    "support": "help issue problem error broken fix crash",
-    "sales": "buy purchase pricing quote demo discount order trial",
-    "complaint": "terrible awful disappointed angry unacceptable worst complain",
-    "spam": "winner free prize lottery click offer unsubscribe",
-    "urgent": "asap immediately emergency critical deadline",
-    "bug": "error crash broken exception fail failing",
-    "refund": "money back return reimburse",
-    "account": "login password sign username",
-    "cancel": "cancellation unsubscribe terminate",
-}
-
-
-def lexical_scores(text: str, labels: list[str]) -> dict[str, float]:
-    """Label probabilities from how strongly each label's words, near forms and related words
-    occur in the text (term frequency, dampened); deterministic and offline."""
-    counts = Counter(_terms(text))
-    raw = []
-    for label in labels:
-        spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|_|-", " ", label)
-        words = _terms(spaced) or [_stem(w.lower()) for w in _WORD.findall(spaced)]
-        per_word = []
-        for word in words:
-            related = _RELATED.get(word) or next(
-                (v for k, v in _RELATED.items() if _stem(k) == word), ""
-            )
-            cues = {word: 1.0} | {_stem(r): 0.7 for r in related.split()}
-            per_word.append(
-                max(
-                    (_similarity(c, t) * w * (1 + math.log(n)) for c, w in cues.items()
-                     for t, n in counts.items()),
-                    default=0.0,
-                )
-            )  # fmt: skip
-        raw.append(sum(per_word) / len(per_word) if per_word else 0.0)
-    smoothing = 0.05 * max(max(raw), 1e-9) if any(raw) else 1.0
-    total = sum(r + smoothing for r in raw)
-    return {label: (r + smoothing) / total for label, r in zip(labels, raw, strict=True)}
+    return extractive_summary(text, max_sentences)
 
 
 def _llm_scores(text: str, labels: list[str]) -> dict[str, float] | None:
@@ -543,83 +274,6 @@ def translate_text(
     return llm.complete(_limit(text, llm.MAX_PROMPT_CHARS), system)
 
 
-# --- templates and time ------------------------------------------------------------------------
-@flow_tool(
-    category="text",
-    side_effect=SideEffect.PURE,
-    example={"template": "Hello {{ name }}! {% for i in items %}[{{ i }}]{% endfor %}",
-             "data": {"name": "Ada", "items": [1, 2]}},
-)  # fmt: skip
-def render_template(
-    template: Annotated[str, Field(description="Jinja2 template text ({{ var }}, {% for %}...).")],
-    data: Annotated[dict[str, Any], Field(description="Variables for the template.")],
-) -> str:
-    """Fill a text template (Jinja2: variables, loops, conditions) with data; sandboxed.
-
-    The data's keys are variables, and `data` is the whole dict. Output is capped in size.
-    """
-    from jinja2 import TemplateError
-    from jinja2.exceptions import SecurityError as JinjaSecurityError
-
-    from app.workflow.expressions import environment
-
-    _limit(template, MAX_TEMPLATE_CHARS)
-    loop_items = 0
-
-    def bounded_range(*args: int) -> range:
-        nonlocal loop_items
-        items = range(*args)
-        loop_items += len(items)
-        if loop_items > MAX_LOOP_ITEMS:
-            raise JinjaSecurityError(f"range() produced more than {MAX_LOOP_ITEMS} items")
-        return items
-
-    context = {"data": data, **{str(k): v for k, v in data.items()}, "range": bounded_range}
-    try:
-        private = _private_access(environment().parse(template))
-        if private:  # refused statically as well as by the sandbox at run time
-            raise SecurityError(f"template refused: access to private name `{private}`")
-        compiled = environment().from_string(template)
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        raise ToolInputError(f"template does not parse (line {line}): {exc}") from None
-    deadline = _time.monotonic() + TEMPLATE_DEADLINE_S
-    out: list[str] = []
-    size = 0
-    try:
-        for chunk in compiled.generate(**context):
-            size += len(chunk)
-            out.append(chunk)
-            if size > MAX_OUTPUT_CHARS or _time.monotonic() > deadline:
-                raise ToolInputError(
-                    f"template output exceeds {MAX_OUTPUT_CHARS} characters or "
-                    f"{TEMPLATE_DEADLINE_S:g}s",
-                    hint="Render less data, or split the template.",
-                )
-    except JinjaSecurityError as exc:
-        raise SecurityError(f"template refused: {exc}") from None
-    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
-        raise ToolInputError(
-            f"template failed{where}: {getattr(exc, 'message', None) or exc}",
-            hint=f"Available variables: {', '.join(sorted(set(context) - {'range'}))}.",
-        ) from None
-    except RecursionError:
-        raise ToolInputError("template recursion too deep") from None
-    return "".join(out)
-
-
-def _private_access(tree: Any) -> str | None:
-    """The first `_name` attribute or key a template reads (refused before it runs)."""
-    from jinja2 import nodes
-
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
-        if isinstance(key, str) and key.startswith("_"):
-            return key
-    return None
-
-
 def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo, available_timezones
 
@@ -663,5 +317,5 @@ def current_time(
 
 TOOLS = [
     extract_emails, extract_urls, extract_phone_numbers, regex_extract, summarize_text,
-    classify_text, analyze_sentiment, translate_text, render_template, current_time,
+    classify_text, analyze_sentiment, translate_text, current_time,
 ]  # fmt: skip
