@@ -141,3 +141,10 @@ def test_json_query() -> None:
         json_query.invoke({"data": data, "expression": "items[?"})
     with pytest.raises(ToolInputError, match="failed"):
         json_query.invoke({"data": data, "expression": "length(`1`)"})
+
+
+def test_sort_by_a_field_no_row_has_is_an_error_with_a_suggestion() -> None:
+    rows = [{"region": "EU", "sum_amount": 3}, {"region": "US", "sum_amount": 5}]
+    with pytest.raises(ToolInputError, match="no row has a field 'sum'") as err:
+        sort_rows.invoke({"rows": rows, "by": "sum"})
+    assert err.value.hint == "Did you mean 'sum_amount'?"

@@ -6,6 +6,7 @@ treat numeric strings as numbers so "10" sorts after "9" and "3" joins with 3.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable
@@ -20,6 +21,20 @@ Rows = Annotated[list[dict[str, Any]], Field(description="The rows: a list of di
 FieldNames = str | list[str]
 MAX_QUERY_CHARS = 10_000
 _MISSING = object()
+
+
+def _require_known_fields(rows: list[dict[str, Any]], names: list[str], what: str) -> None:
+    """A field that no row has is a typo, not data: say so instead of silently doing nothing."""
+    if not rows:
+        return
+    seen = {key for row in rows for key in row}
+    for name in names:
+        if name not in seen:
+            close = difflib.get_close_matches(name, sorted(seen), n=1) or sorted(
+                k for k in seen if name.lower() in k.lower()
+            )
+            hint = f"Did you mean {close[0]!r}?" if close else f"Fields: {', '.join(sorted(seen))}."
+            raise ToolInputError(f"no row has a field {name!r} ({what})", hint=hint)
 
 
 def _names(value: FieldNames, what: str) -> list[str]:
@@ -152,7 +167,9 @@ def sort_rows(
         return (2, json.dumps(value, sort_keys=True, default=str))
 
     ordered = list(rows)
-    for name in reversed(_names(by, "by")):  # stable passes, least significant key first
+    names = _names(by, "by")
+    _require_known_fields(ordered, names, "by")
+    for name in reversed(names):  # stable passes, least significant key first
         present = [r for r in ordered if r.get(name) is not None]
         missing = [r for r in ordered if r.get(name) is None]
         present.sort(key=lambda r, n=name: key(r[n]), reverse=descending)
