@@ -1,0 +1,1 @@
+"""Alembic environment of Flowwright's own database; run it through `app.db.migrate`."""
