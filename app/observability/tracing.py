@@ -1,0 +1,217 @@
+"""Tracing: LangSmith through its own ``LANGSMITH_*`` variables, and a local trace store.
+
+* `tracing_config` is the one place a graph invocation gets its tracing identity: run name,
+  tags, ``job_id``/``run_id`` metadata (LangSmith filters on them; the local store indexes them)
+  and the callbacks (local trace store, LLM metrics). Merge it into the config of every
+  ``graph.astream``/``ainvoke``.
+* `configure_langsmith` installs a LangSmith client whose ``anonymizer`` applies the same
+  redaction as the logs to inputs, outputs, metadata and errors before anything is uploaded.
+  Tracing itself is switched on by LangSmith's standard ``LANGSMITH_TRACING=true``.
+* `LocalTraceStore` is a LangChain tracer that always works, with no account: when a trace's
+  root run ends, the whole tree is written in one transaction (no commit per event).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
+from app.config import get_settings
+from app.observability.redaction import redact
+
+log = logging.getLogger(__name__)
+
+TRACE_TAG = "flowwright"
+INTERRUPT_ERRORS = ("GraphInterrupt", "NodeInterrupt")
+
+
+def trace_redaction_enabled() -> bool:
+    """``FLOWWRIGHT_TRACE_REDACT`` (default on): mask secrets in stored trace payloads."""
+    return get_settings().trace_redact
+
+
+def local_traces_enabled() -> bool:
+    """``FLOWWRIGHT_TRACE_LOCAL`` (default on): record traces in Flowwright's database."""
+    return get_settings().trace_local
+
+
+def langsmith_enabled() -> bool:
+    """Whether LangSmith tracing is on (``LANGSMITH_TRACING=true`` or its older aliases)."""
+    from langsmith import utils
+
+    return bool(utils.tracing_is_enabled())
+
+
+def configure_langsmith(force: bool = False) -> Any:
+    """Install a redacting LangSmith client as the process-wide tracing client.
+
+    Call once at start-up (API lifespan, CLI commands that run graphs). Endpoint, key and
+    project come from ``LANGSMITH_ENDPOINT``/``LANGSMITH_API_KEY``/``LANGSMITH_PROJECT``.
+    Returns the client, or None when tracing is off (unless `force`).
+    """
+    if not (force or langsmith_enabled()):
+        return None
+    from langsmith import Client, run_trees
+
+    client = Client(anonymizer=redact)
+    run_trees.configure(client=client)
+    return client
+
+
+def flush_traces() -> None:
+    """Block until LangSmith has received every queued run (end of a CLI command, shutdown)."""
+    from langchain_core.tracers.langchain import wait_for_all_tracers
+
+    wait_for_all_tracers()
+
+
+def tracing_config(
+    job_id: str | None = None,
+    run_id: str | None = None,
+    kind: str = "workflow",
+    *,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    metadata: dict[str, Any] | None = None,
+    local: bool | None = None,
+    metrics: bool = True,
+    callbacks: Sequence[BaseCallbackHandler] = (),
+) -> RunnableConfig:
+    """The tracing part of a RunnableConfig: run name, tags, ids in metadata and callbacks.
+
+    `kind` is ``workflow`` (an engine run) or ``generate`` (a generator job). `local` adds a
+    `LocalTraceStore` (default: the ``trace_local`` setting); `metrics` adds the LLM metrics
+    handler. Merge with the caller's config, e.g. ``{**tracing_config(...), "configurable":
+    {...}}`` (this function never sets ``configurable``).
+    """
+    from app import __version__
+
+    handlers: list[BaseCallbackHandler] = list(callbacks)
+    if local if local is not None else local_traces_enabled():
+        handlers.append(LocalTraceStore())
+    if metrics:
+        from app.observability.callbacks import MetricsCallbackHandler
+
+        handlers.append(MetricsCallbackHandler())
+    meta: dict[str, Any] = {"flowwright_kind": kind, "flowwright_version": __version__}
+    if job_id is not None:
+        meta["job_id"] = job_id
+    if run_id is not None:
+        meta["run_id"] = run_id
+    meta.update(metadata or {})
+    config: RunnableConfig = {
+        "run_name": name or f"flowwright.{kind}",
+        "tags": [TRACE_TAG, kind, *tags],
+        "metadata": meta,
+    }
+    if handlers:
+        config["callbacks"] = handlers
+    return config
+
+
+# --- local trace store ------------------------------------------------------------------------
+def _walk(run: Run) -> Iterator[Run]:
+    stack = [run]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.child_runs))
+
+
+def run_status(run: Run) -> str:
+    """success | error | interrupted (a LangGraph approval pause) | pending (never ended)."""
+    if run.error:
+        return "interrupted" if run.error.startswith(INTERRUPT_ERRORS) else "error"
+    return "success" if run.end_time else "pending"
+
+
+class LocalTraceStore(BaseTracer):
+    """A LangChain tracer that stores finished traces in the ``trace_runs`` table.
+
+    Runs inline (no thread hop per callback, parents always precede children) and touches the
+    database once per trace, when the root run ends. A storage failure is logged and never
+    breaks the traced run. `trace_ids` lists the traces this instance wrote (newest last), so
+    callers can link a workflow run to its trace.
+    """
+
+    run_inline = True
+
+    def __init__(self, *, redact_payloads: bool | None = None, url: str | None = None) -> None:
+        super().__init__(_schema_format="original+chat")
+        self.redact_payloads = (
+            trace_redaction_enabled() if redact_payloads is None else redact_payloads
+        )
+        self.url = url
+        self.trace_ids: list[str] = []
+
+    def _persist_run(self, run: Run) -> None:
+        try:
+            rows = self.rows(run)
+            self._write(rows)
+            self.trace_ids.append(str(run.trace_id or run.id))
+        except Exception:  # tracing must never fail the run it observes
+            log.warning("could not store trace %s", run.id, exc_info=True)
+        finally:
+            for item in _walk(run):
+                self.order_map.pop(item.id, None)
+
+    def _payload(self, value: Any) -> Any:
+        from app.db.models import capped_json, to_json_value
+
+        data = to_json_value(value)
+        if self.redact_payloads:
+            data = redact(data)
+        return capped_json(data)[0]
+
+    def rows(self, root: Run) -> list[dict[str, Any]]:
+        """Column values of every run in the tree of `root` (redacted, size-capped JSON)."""
+        root_meta = (root.extra or {}).get("metadata") or {}
+        rows = []
+        for run in _walk(root):
+            meta = (run.extra or {}).get("metadata") or {}
+            job_id = meta.get("job_id", root_meta.get("job_id"))
+            run_id = meta.get("run_id", root_meta.get("run_id"))
+            error = run.error
+            if error and self.redact_payloads:
+                error = redact(error)
+            rows.append(
+                {
+                    "id": str(run.id),
+                    "trace_id": str(run.trace_id or root.id),
+                    "parent_run_id": str(run.parent_run_id) if run.parent_run_id else None,
+                    "dotted_order": run.dotted_order or "",
+                    "name": (run.name or run.run_type)[:200],
+                    "run_type": run.run_type,
+                    "start_time": run.start_time,
+                    "end_time": run.end_time,
+                    "status": run_status(run),
+                    "error": error,
+                    "inputs": self._payload(run.inputs),
+                    "outputs": self._payload(run.outputs) if run.outputs is not None else None,
+                    "tags": list(run.tags or []) or None,
+                    "run_metadata": self._payload(meta) if meta else None,
+                    "job_id": str(job_id)[:64] if job_id is not None else None,
+                    "workflow_run_id": str(run_id)[:64] if run_id is not None else None,
+                }
+            )
+        return rows
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        from sqlalchemy.orm import Session
+
+        from app.db.base import engine_for
+        from app.db.migrate import ensure_schema, resolve_url
+        from app.db.trace_models import TraceRun
+
+        url = resolve_url(self.url)
+        ensure_schema(url)
+        with Session(engine_for(url)) as session, session.begin():
+            # Core executemany: one statement for the whole trace (the ORM's bulk insert would
+            # split rows into groups by which JSON columns are NULL).
+            session.execute(TraceRun.__table__.insert(), rows)
