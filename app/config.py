@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         None, description="HS256 secret that signs API tokens (at least 32 bytes)."
     )
     planner: Literal["rules", "llm"] = Field("rules", description="Default planner backend.")
+    planner_examples: bool = Field(
+        False,
+        description="Let the rules planner learn from a TaskBench catalog's own training records "
+        "(data.json minus split_ids.json's test ids).",
+    )
     llm_model: str | None = Field(
         None, description="LangChain `init_chat_model` id such as `openai:gpt-4o-mini`."
     )

@@ -1,0 +1,295 @@
+"""From clauses to draft steps: tool choice, literals, inserted sources, data flow, conditions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.planner.flow import Draft, bind_from, is_verdict, output_of
+from agents.planner.literals import FILE_EXTENSIONS, Literal
+from agents.planner.params import affinity, flag_value, literal_value, option_value, param_types
+from agents.planner.retrieval import Match, ToolIndex, info_of
+from agents.planner.segment import Clause
+from agents.planner.text import content_stems, identifier, words
+from app.tools.base import ToolInfo
+
+MIN_SCORE = 0.58
+_KIND_TOKENS = {
+    "url": "", "email": "", "phone": "", "domain": "", "file": "", "name": "",
+    "timezone": "timezone", "country": "country", "language": "language", "quoted": "",
+    "number": "", "code": "", "list": "", "field": "", "order": "", "expr": "expression",
+}  # fmt: skip
+_DEST = re.compile(r"\b(to|into|as|called|named|onto)\s*(?:the\s+)?(?:file\s+)?$")
+_DEST_IN = re.compile(
+    r"\b(save|store|write|put|keep|append|record|export|dump)\b.*\bin\s*(?:the\s+)?$"
+)
+
+
+TRANSFORM_PARAMS = {"text", "content", "body", "data", "rows", "payload", "left", "right", "input"}
+
+
+def transforms(info: ToolInfo) -> bool:
+    """Whether the tool works on data handed to it (rows, text...) rather than fetching it."""
+    for name in info.required_params:
+        types = param_types(info.params.get(name, {})) or set()
+        if name in TRANSFORM_PARAMS or types & {"array", "object"}:
+            return True
+    return False
+
+
+def is_destination(context: str) -> bool:
+    """`... to x.csv`, `save ... in x.csv`: the file receives data rather than providing it."""
+    return bool(_DEST.search(context) or _DEST_IN.search(context))
+
+
+_GLOBAL_KINDS = {"country", "timezone", "language"}
+
+
+def clause_query(text: str, clause: Clause, literals: list[Literal], formats: bool = True) -> str:
+    """Clause text with literals replaced by words for their kind (`stack.json` → `json file`)."""
+    out, pos = [], clause.start
+    for lit in literals:
+        if clause.start <= lit.start < clause.end:
+            out.append(text[pos : lit.start])
+            if lit.kind == "file" and formats:
+                out.append(" " + str(lit.value).rsplit(".", 1)[-1].lower() + " ")
+            elif lit.kind == "url":
+                host = re.sub(r"^\w+://", "", str(lit.value)).split("/")[0]
+                labels = [w for w in host.split(".")[:-1] if w not in {"www", "api", "hooks"}]
+                out.append(" " + " ".join(labels) + " ")
+            elif lit.kind == "code":
+                out.append(f" {lit.value} ")
+            else:
+                out.append(f" {_KIND_TOKENS.get(lit.kind, '')} ")
+            pos = lit.end
+    out.append(text[pos : clause.end])
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def clause_literals(clause: Clause, literals: list[Literal]) -> list[Literal]:
+    return [lit for lit in literals if clause.start <= lit.start < clause.end]
+
+
+_FORMATS = set(FILE_EXTENSIONS)
+
+
+def literal_bonus(index: ToolIndex, lits: list[Literal], text: str) -> dict[str, float]:
+    """Evidence from literals: a tool with a parameter that fits a literal gains a little; a
+    file named as a destination (`to x.csv`) favours tools that write, a source file the others;
+    a tool named after another file format than the literal's loses a little."""
+    bonus: dict[str, float] = {}
+    for info in index.infos:
+        total = 0.0
+        name_words = set(words(info.name))
+        for lit in lits:
+            if lit.kind != "file":
+                continue
+            ext = str(lit.value).rsplit(".", 1)[-1].lower()
+            formats = name_words & _FORMATS
+            if formats:
+                total += 0.1 if ext in formats else -0.3
+            writes = info.side_effect.value == "writes"
+            dest = is_destination(lit.context)
+            if info.side_effect.value in {"writes", "reads"}:
+                total += 0.12 if writes == dest else -0.2
+        for lit in lits:
+            if lit.kind in {"number", "quoted", "field"}:
+                continue
+            after = text[lit.end : lit.end + 30]
+            best = max((affinity(lit, n, s, after) for n, s in info.params.items()), default=0)
+            total += min(best, 1.5) * (0.15 if lit.kind in {"url", "email", "phone"} else 0.1)
+        if total:
+            bonus[info.name] = min(total, 0.3)
+    return bonus
+
+
+def choose(index: ToolIndex, query: str, bonus: dict[str, float]) -> list[Match]:
+    return index.rank(query, bonus)
+
+
+def fill_literals(draft: Draft, lits: list[Literal], text: str, clause_text: str) -> None:
+    """Assign the clause's literals to the step's params, best fits first."""
+    params = draft.info.params
+    pairs = []
+    for lit in lits:
+        after = text[lit.end : lit.end + 30]
+        for name, schema in params.items():
+            score = affinity(lit, name, schema, after)
+            if lit.kind in {"file", "url"} and is_destination(lit.context) and "read" in name:
+                score -= 0.5
+            if score > 0.25:
+                pairs.append((score, -lit.start, name, lit))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    for _, _, name, lit in pairs:
+        if name in draft.params or lit.used:
+            continue
+        draft.params[name] = literal_value(lit, name, params[name])
+        lit.used = True
+    clause_words = words(clause_text)
+    stems = set(content_stems(clause_text))
+    for name, schema in params.items():
+        if name in draft.params:
+            continue
+        option = option_value(name, schema, clause_words)
+        if option is not None:
+            draft.params[name] = option
+            continue
+        flag = flag_value(name, schema, stems)
+        if flag is not None:
+            draft.params[name] = flag
+
+
+def source_for(
+    index: ToolIndex, draft: Draft, lit: Literal, earlier_ids: set[str]
+) -> ToolInfo | None:
+    """A tool that turns `lit` (a file or URL the step cannot take) into what the step needs."""
+    wanted = [
+        param_types(s)
+        for n, s in draft.info.params.items()
+        if n in draft.info.required_params and n not in draft.params
+    ]
+    if not wanted:
+        return None
+    ext = str(lit.value).rsplit(".", 1)[-1].lower() if lit.kind == "file" else ""
+    best: tuple[float, str] | None = None
+    for info in index.infos:
+        if len(info.required_params) != 1 or info.name == draft.info.name:
+            continue
+        (pname,) = info.required_params
+        fit = affinity(lit, pname, info.params[pname], "")
+        if fit < 0.5 or (not info.output_schema and info.planning_only):
+            continue
+        name_words = set(words(info.name)) | set(words(info.description))
+        if name_words & {"write", "send", "post", "save", "delete", "insert"}:
+            continue
+        probe = Draft("probe", info, draft.clause)
+        out = output_of(probe)
+        if out is None:
+            continue
+        score = fit + (1.0 if ext and ext in words(info.name) else 0.0)
+        score += 0.3 * len(name_words & {"read", "fetch", "load", "download", "get", "page"})
+        if (
+            ext
+            and any(e in words(info.name) for e in ("csv", "json", "xml", "yaml"))
+            and ext not in words(info.name)
+        ):
+            score -= 2.0
+        test = Draft("t", draft.info, draft.clause, dict(draft.params), item_field=draft.item_field)
+        if not any(
+            bind_from(test, n, s, [probe])
+            for n, s in draft.info.params.items()
+            if n in draft.info.required_params and n not in draft.params
+        ):
+            continue
+        if best is None or score > best[0]:
+            best = (score, info.name)
+    return info_of(index, best[1]) if best else None
+
+
+def when_expression(cond_text: str, verdict: Draft, negate: bool) -> str:
+    """`{{ steps.x.output.label == 'billing' }}` or `{{ steps.x.output.valid }}`."""
+    out = output_of(verdict)
+    ref = f"steps.{verdict.id}.output"
+    props = (out.resolved().get("properties") or {}) if out else {}
+    cond_words = words(cond_text)
+    negative = negate != bool({"not", "invalid", "isn", "fails", "no"} & set(cond_words))
+    if "label" in props:
+        labels = (
+            verdict.params.get("labels") if isinstance(verdict.params.get("labels"), list) else []
+        )
+        known = [*labels, "positive", "negative", "neutral"]
+        for word in cond_words:
+            if word in known:
+                op = "!=" if negate else "=="
+                return "{{ " + f"{ref}.label {op} '{word}'" + " }}"
+    flags = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "boolean"]
+    target = f"{ref}.{flags[0]}" if flags else ref
+    return "{{ " + ("not " if negative else "") + target + " }}"
+
+
+def declare_input(inputs: dict[str, Any], name: str, schema: dict[str, Any]) -> str:
+    types = param_types(schema) or {"any"}
+    kind = next(iter(sorted(types))) if len(types) == 1 else "any"
+    if kind == "null":
+        kind = "any"
+    ident = identifier(name, "value")
+    inputs.setdefault(ident, {"type": kind, "description": str(schema.get("description") or name)})
+    return "{{ inputs." + ident + " }}"
+
+
+def fill_required(
+    draft: Draft, earlier: list[Draft], inputs: dict[str, Any], clause_text: str
+) -> None:
+    """Bind every still-missing required param: data flow first, then a workflow input."""
+    info = draft.info
+    order = sorted(info.required_params, key=lambda n: n not in _CONTENT)
+    kinds = [tuple(sorted(param_types(info.params.get(n, {})) or ())) for n in order]
+    several = any(kinds.count(k) > 1 and "array" in k for k in kinds)
+    for name in order:
+        if name in draft.params:
+            continue
+        schema = info.params.get(name, {})
+        types = param_types(schema)
+        structured = types is not None and bool(types & {"array", "object"})
+        fieldish = bool(set(words(name)) & {"by", "key", "on", "fields", "field", "column"})
+        if (
+            not fieldish
+            and (structured or not draft.refs())
+            and bind_from(draft, name, schema, earlier, oldest=several and structured)
+        ):
+            continue
+        if set(words(name)) & {"prompt", "instruction", "question"}:
+            draft.params[name] = clause_text
+        elif name == "where" and (expr := where_expression(clause_text)):
+            draft.params[name] = expr
+        else:
+            draft.params[name] = declare_input(inputs, name, schema)
+
+
+_CONTENT = {"text", "content", "body", "message", "data", "payload", "rows", "input", "url"}
+_COMPARE = {
+    "below": "<", "under": "<", "less than": "<", "lower than": "<", "fewer than": "<",
+    "over": ">", "above": ">", "more than": ">", "greater than": ">", "higher than": ">",
+    "at least": ">=", "at most": "<=", "equal to": "==", "equals": "==",
+}  # fmt: skip
+
+
+def where_expression(text: str) -> str | None:
+    """`quantity is below 10` → `row.quantity|float < 10` (None when no comparison is found)."""
+    ops = "|".join(sorted(_COMPARE, key=len, reverse=True))
+    m = re.search(
+        rf"\b([a-z_][a-z0-9_]*)\s+(?:is\s+|are\s+)?({ops})\s+(-?\d+(?:\.\d+)?)\b", text, re.I
+    )
+    if not m:
+        return None
+    return f"row.{m.group(1).lower()}|float {_COMPARE[m.group(2).lower()]} {m.group(3)}"
+
+
+def verdict_before(drafts: list[Draft]) -> Draft | None:
+    for d in reversed(drafts):
+        if is_verdict(d):
+            return d
+    return drafts[-1] if drafts else None
+
+
+def entity_searcher(
+    index: ToolIndex, draft: Draft, searchers: list[ToolInfo], text: str
+) -> ToolInfo | None:
+    """The search tool for the entity a `... by ID` tool works on (shared name words first,
+    then relevance to the request)."""
+    from agents.planner.retrieval import _SYNONYMS
+    from agents.planner.text import stem
+
+    own = {stem(w) for w in words(draft.info.name)}
+    own |= {syn for w in own for syn in _SYNONYMS.get(w, ())}
+    ranked = {m.tool: m.score for m in index.rank(text)}
+    best: tuple[float, str] | None = None
+    for info in searchers:
+        theirs = {stem(w) for w in words(info.name)} - {"search", "find", "lookup"}
+        overlap = len(theirs & own)
+        if not overlap:
+            continue
+        score = overlap + ranked.get(info.name, 0.0)
+        if best is None or score > best[0]:
+            best = (score, info.name)
+    return info_of(index, best[1]) if best else None

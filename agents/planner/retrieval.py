@@ -1,0 +1,172 @@
+"""Tool retrieval: score a clause against every tool of a catalog.
+
+Each tool becomes a small document: its name words (weighted most), description and parameter
+names/descriptions. Lexical relevance is BM25 over light stems with a general-English synonym
+expansion; semantic relevance is the cosine of wordllama embeddings. Both are computed once per
+catalog and cached, so scoring a clause is a few vector operations.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from agents.planner import embed
+from agents.planner.text import content_stems, stem, words
+from app.tools.base import ToolInfo
+from app.tools.registry import Catalog
+
+# General English near-synonyms of action and object words (not tied to any catalog).
+_SYNONYM_GROUPS = [
+    "fetch get retrieve download grab obtain pull load open read",
+    "send post forward deliver submit push notify shoot",
+    "save write store persist record export dump",
+    "remove delete drop erase discard",
+    "dedupe duplicate unique deduplicate distinct",
+    "check validate verify confirm test valid",
+    "find search look lookup locate discover query seek",
+    "summarize summarise summary digest condense brief",
+    "translate translation language",
+    "classify categorize categorise label category sort",
+    "sentiment tone mood feeling opinion",
+    "email mail e-mail address",
+    "url link web site website page",
+    "phone telephone mobile number",
+    "book reserve reservation booking",
+    "cancel cancellation abort",
+    "change modify update edit alter reschedule",
+    "create add new make generate draft compose",
+    "show display view list see",
+    "time clock date weekday hour",
+    "weather forecast temperature",
+    "buy purchase order",
+    "pay payment transfer",
+    "movie film",
+    "person people actor actress director",
+    "picture image photo logo",
+    "ask prompt model llm language",
+    "message text note chat",
+    "merge join combine",
+    "count total sum aggregate average group",
+    "technology technologies tech stack framework",
+    "table database sql db",
+    "read contents content",
+    "extract pull out",
+]
+_SYNONYMS: dict[str, set[str]] = {}
+for _group in _SYNONYM_GROUPS:
+    _stems = {stem(w) for w in _group.split()}
+    for _s in _stems:
+        _SYNONYMS.setdefault(_s, set()).update(_stems - {_s})
+
+K1, B = 1.2, 0.5
+NAME_WEIGHT, DESC_WEIGHT, PARAM_WEIGHT = 3.0, 1.0, 0.5
+
+
+@dataclass
+class Match:
+    tool: str
+    score: float
+    lexical: float
+    semantic: float
+
+
+class ToolIndex:
+    """BM25 + embedding index over one catalog's tools."""
+
+    def __init__(self, catalog: Catalog):
+        self.infos: list[ToolInfo] = catalog.infos()
+        self.names = [i.name for i in self.infos]
+        self.docs: list[Counter[str]] = [self._doc(i) for i in self.infos]
+        self.lengths = [sum(d.values()) for d in self.docs]
+        self.avg_len = sum(self.lengths) / max(1, len(self.lengths))
+        df: Counter[str] = Counter()
+        for doc in self.docs:
+            df.update(doc.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.name_stems = [{stem(w) for w in words(i.name)} for i in self.infos]
+        self.verbs = frozenset(stem(words(i.name)[0]) for i in self.infos if words(i.name))
+        vectors = embed.embed([self._text(i) for i in self.infos])
+        self.vectors = vectors
+
+    @staticmethod
+    def _text(info: ToolInfo) -> str:
+        return " ".join(words(info.name)) + ". " + info.description
+
+    @staticmethod
+    def _doc(info: ToolInfo) -> Counter[str]:
+        doc: Counter[str] = Counter()
+        for s in content_stems(" ".join(words(info.name))):
+            doc[s] += NAME_WEIGHT
+        for s in content_stems(info.description):
+            doc[s] += DESC_WEIGHT
+        for name, schema in info.params.items():
+            for s in content_stems(" ".join(words(name))):
+                doc[s] += PARAM_WEIGHT
+            for s in content_stems(str(schema.get("description", ""))):
+                doc[s] += PARAM_WEIGHT / 2
+        return doc
+
+    def bm25(self, query: dict[str, float]) -> list[float]:
+        scores = []
+        for doc, length in zip(self.docs, self.lengths, strict=True):
+            total = 0.0
+            norm = K1 * (1 - B + B * length / (self.avg_len or 1))
+            for term, weight in query.items():
+                tf = doc.get(term)
+                if tf:
+                    total += weight * self.idf[term] * tf * (K1 + 1) / (tf + norm)
+            scores.append(total)
+        return scores
+
+    def query_terms(self, text: str) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        for s in content_stems(text):
+            terms[s] = 1.0
+        for s in list(terms):
+            for syn in _SYNONYMS.get(s, ()):
+                terms.setdefault(syn, 0.4)
+        return terms
+
+    def rank(self, text: str, bonus: dict[str, float] | None = None) -> list[Match]:
+        """Tools by relevance to `text` (best first); `bonus` adds per-tool evidence."""
+        query = self.query_terms(text)
+        lexical = self.bm25(query)
+        top = max(lexical) if lexical else 0.0
+        semantic = [0.0] * len(self.names)
+        if self.vectors is not None and text.strip():
+            q = embed.embed([text])
+            if q is not None:
+                semantic = [float(v) for v in self.vectors @ q[0]]
+        matches = []
+        for i, name in enumerate(self.names):
+            lex = lexical[i] / (lexical[i] + 4.0) if lexical[i] else 0.0
+            rel = lexical[i] / top if top else 0.0
+            score = 0.45 * lex + 0.25 * rel + 0.6 * max(0.0, semantic[i])
+            score += (bonus or {}).get(name, 0.0)
+            matches.append(Match(name, score, lexical[i], semantic[i]))
+        matches.sort(key=lambda m: (-m.score, m.tool))
+        return matches
+
+
+_INDEXES: weakref.WeakKeyDictionary[Catalog, ToolIndex] = weakref.WeakKeyDictionary()
+
+
+def index_for(catalog: Catalog) -> ToolIndex:
+    """The (cached) index of a catalog."""
+    index = _INDEXES.get(catalog)
+    if index is None:
+        index = _INDEXES[catalog] = ToolIndex(catalog)
+    return index
+
+
+def info_of(index: ToolIndex, name: str) -> ToolInfo:
+    return index.infos[index.names.index(name)]
+
+
+def describe(matches: list[Match], n: int = 5) -> list[dict[str, Any]]:
+    return [{"tool": m.tool, "score": round(m.score, 3)} for m in matches[:n]]

@@ -1,0 +1,354 @@
+"""The rules planner: a deterministic, offline plan from a plain-English request (DESIGN §4).
+
+request → guard → literals → clauses → tool per clause (lexical + semantic retrieval) → params
+(literals by kind, data flow by types, inputs for the rest) → conditions and per-item loops →
+ordering dependencies → a `WorkflowSpec` checked by the validator. When no tool fits, or the
+plan does not validate, the result carries an error with the closest tools instead of a plan.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.planner import build, chain, examples
+from agents.planner.flow import Draft
+from agents.planner.graph import ToolGraph, attached
+from agents.planner.literals import Literal, extract
+from agents.planner.result import PlanningError, PlanResult, guard
+from agents.planner.retrieval import index_for, info_of
+from agents.planner.segment import Clause, segment
+from agents.planner.text import identifier, words
+from app.tools.registry import Catalog
+from app.workflow.spec import WorkflowSpec
+
+FALLBACK_SCORE = 0.3
+MAX_GRAPH_DENSITY = 0.5
+CHAIN_CANDIDATES = 8
+VOTE_WEIGHT, TRANSITION_WEIGHT, IMPLIED_VOTES = 0.3, 0.2, 0.5  # optional learned priors
+# A capitalised name after the first word (`... Sofia Coppola`, `... Titanic`).
+_PROPER_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
+def _whole(text: str) -> Clause:
+    return Clause(text, 0, len(text), 0)
+
+
+def plan(request: str, catalog: Catalog, tool_graph: ToolGraph | None = None) -> PlanResult:
+    """Plan `request` over `catalog`; never raises for bad input (the error says what to fix).
+
+    `tool_graph` (which tool can feed which) defaults to the graph attached to the catalog
+    (`agents.planner.graph.attach`); without one, the request's order alone gives the chain."""
+    try:
+        return _Planner(request, catalog, tool_graph).run()
+    except PlanningError as exc:
+        return PlanResult(error=exc.as_error())
+
+
+class _Planner:
+    def __init__(self, request: str, catalog: Catalog, graph: ToolGraph | None = None):
+        self.text = guard(request)
+        self.catalog = catalog
+        self.index = index_for(catalog)
+        graph = graph if graph is not None else attached(catalog)
+        # A (near-)complete graph says nothing about which tool feeds which: ignore it.
+        if graph is not None and graph.density(len(self.index.names)) > MAX_GRAPH_DENSITY:
+            graph = None
+        self.graph = graph
+        self.examples = examples.attached(catalog) if graph is not None else None
+        self.votes = self.examples.votes(self.text) if self.examples is not None else {}
+        self.literals: list[Literal] = extract(self.text)
+        self.clauses: list[Clause] = segment(self.text, self.literals, self.index.verbs)
+        self.drafts: list[Draft] = []
+        self.inputs: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.typed = any(i.output_schema for i in self.index.infos)
+
+    # -- choosing tools ----------------------------------------------------------------------
+
+    def _choices(self, clause: Clause) -> list[tuple[Any, str]]:
+        """(best match, query) for a clause, split in two for `verb A and B` when that fits."""
+        lits = build.clause_literals(clause, self.literals)
+        query = build.clause_query(self.text, clause, self.literals)
+        bonus = build.literal_bonus(self.index, lits, self.text)
+        best = build.choose(self.index, query, bonus)[0]
+        sources = [
+            x for x in lits if x.kind in {"file", "url"} and not build.is_destination(x.context)
+        ]
+        if sources and self.typed:
+            # The verb decides when the file/URL is only where the data comes from: "count the
+            # orders in orders.csv" is a count over rows read from the file.
+            plain = build.clause_query(self.text, clause, self.literals, formats=False)
+            others = [x for x in lits if x not in sources]
+            alt = build.choose(
+                self.index, plain, build.literal_bonus(self.index, others, self.text)
+            )[0]
+            info = info_of(self.index, alt.tool)
+            takes = any(
+                build.affinity(x, n, s, "") >= 0.5 for x in sources for n, s in info.params.items()
+            )
+            if (
+                alt.tool != best.tool
+                and not takes
+                and alt.score >= build.MIN_SCORE
+                and build.transforms(info)
+            ):
+                probe = Draft("probe", info, 0)
+                if any(build.source_for(self.index, probe, x, set()) for x in sources):
+                    best = alt
+        parts = re.split(r"\s+and\s+(?:the\s+|its\s+|their\s+|a\s+)?", query, maxsplit=1)
+        if len(parts) == 2 and len(parts[0].split()) >= 2 and self.typed:
+            verb = parts[0].split()[0]
+            left, right = parts[0], f"{verb} {parts[1]}"
+            a = build.choose(self.index, left, bonus)[0]
+            b = build.choose(self.index, right, bonus)[0]
+            if a.tool != b.tool and min(a.score, b.score) >= max(
+                build.MIN_SCORE, best.score * 0.85
+            ):
+                return [(a, left), (b, right)]
+        return [(best, query)]
+
+    def run(self) -> PlanResult:
+        if self.graph is not None and not self.typed:
+            return self._run_chain()
+        pending_condition: Clause | None = None
+        group = 0
+        for n, clause in enumerate(self.clauses):
+            if clause.condition:
+                if self.drafts and (n + 1 == len(self.clauses) or self.clauses[n + 1].condition):
+                    self._gate(self.drafts[-1], clause)
+                else:
+                    pending_condition = clause
+                continue
+            choices = self._choices(clause)
+            if choices[0][0].score < build.MIN_SCORE:
+                self.notes.append(f"no tool for {clause.text!r} (best {choices[0][0].tool})")
+                continue
+            group += 1
+            made = []
+            for match, _query in choices:
+                if not self.typed and any(d.info.name == match.tool for d in self.drafts):
+                    continue  # untyped catalogs: a repeated tool is almost always a re-mention
+                made.append(self._add_step(clause, n, match.tool, group))
+            if pending_condition is not None:
+                for draft in made:
+                    self._gate(draft, pending_condition)
+                pending_condition = None
+        if not self.drafts and not self.typed:
+            # Untyped catalogs often answer questions ("Who directed X?") with no action verb:
+            # fall back to the best tool for the whole request when it is a fair match.
+            best = self.index.rank(build.clause_query(self.text, _whole(self.text), self.literals))[
+                0
+            ]
+            if best.score >= FALLBACK_SCORE:
+                self._add_step(_whole(self.text), 0, best.tool, 1)
+        if not self.drafts:
+            return self._no_plan()
+        if not self.typed:
+            self._prerequisites()
+        self._globals()
+        self._order()
+        return self._finish()
+
+    def _run_chain(self) -> PlanResult:
+        """Untyped catalog with a tool graph: choose the clauses' tools jointly (`chain`)."""
+        options = []
+        for n, clause in enumerate(self.clauses):
+            if clause.condition:
+                continue
+            lits = build.clause_literals(clause, self.literals)
+            query = build.clause_query(self.text, clause, self.literals)
+            bonus = build.literal_bonus(self.index, lits, self.text)
+            for tool, share in self.votes.items():
+                bonus[tool] = bonus.get(tool, 0.0) + VOTE_WEIGHT * share
+            ranked = self.index.rank(query, bonus)[:CHAIN_CANDIDATES]
+            options.append((n, clause, [(m.tool, m.score) for m in ranked]))
+        assert self.graph is not None
+        bank = self.examples
+        prior = (lambda a, b: TRANSITION_WEIGHT * bank.transition(a, b)) if bank else None
+        picks = chain.decode([o[2] for o in options], self.graph, prior=prior)
+        group = 0
+        for (n, clause, _), tool in zip(options, picks, strict=True):
+            if tool is None:
+                continue
+            group += 1
+            self._add_step(clause, n, tool, group)
+        if not self.drafts:
+            whole = build.clause_query(self.text, _whole(self.text), self.literals)
+            best = self.index.rank(whole)[0]
+            if best.score >= FALLBACK_SCORE:
+                self._add_step(_whole(self.text), 0, best.tool, 1)
+        if not self.drafts:
+            return self._no_plan()
+        self._prerequisites()
+        self._implied()
+        self._globals()
+        self._order()
+        return self._finish()
+
+    def _implied(self) -> None:
+        """Tool graph: a lookup step the chain implies (see `chain.implied_step`)."""
+        assert self.graph is not None
+        found = chain.implied_step(
+            self.graph,
+            [d.info for d in self.drafts],
+            self.votes if self.examples is not None else None,
+            lambda: {m.tool: m.score for m in self.index.rank(self.text)},
+            IMPLIED_VOTES,
+        )
+        if found is not None:
+            i, lookup = found
+            cur = self.drafts[i]
+            draft = Draft(self._new_id(lookup), info_of(self.index, lookup), cur.clause)
+            draft.group = cur.group
+            build.fill_required(draft, [], self.inputs, self.text)
+            self.drafts.insert(i, draft)
+
+    def _no_plan(self) -> PlanResult:
+        closest = [m.tool for m in self.index.rank(self.text)[:5]]
+        raise PlanningError(
+            "no tool in the catalog matches this request",
+            code="NO_MATCHING_TOOL",
+            hint="Rephrase with the action you want (e.g. fetch, validate, save), or add a tool. "
+            "Closest tools: " + ", ".join(closest),
+            closest=closest,
+        )
+
+    # -- building steps ----------------------------------------------------------------------
+
+    def _new_id(self, tool: str) -> str:
+        base = identifier(tool, "step", 48)
+        ids = {d.id for d in self.drafts}
+        if base not in ids:
+            return base
+        k = 2
+        while f"{base}_{k}" in ids:
+            k += 1
+        return f"{base}_{k}"
+
+    def _add_step(self, clause: Clause, n: int, tool: str, group: int) -> Draft:
+        info = info_of(self.index, tool)
+        draft = Draft(self._new_id(tool), info, n, per_item=clause.per_item, group=group)
+        lits = build.clause_literals(clause, self.literals)
+        each = re.search(r"\b(?:each|every)\s+(?:of\s+the\s+)?([a-z_]+)", clause.text, re.I)
+        if each and each.group(1).lower() not in {"one", "of", "them", "item", "row", "line"}:
+            draft.item_field = re.sub(r"'s$", "", each.group(1).lower())
+        build.fill_literals(draft, lits, self.text, clause.text)
+        for lit in lits:
+            if lit.used or lit.kind not in {"file", "url"}:
+                continue
+            if build.is_destination(lit.context):
+                continue
+            source = build.source_for(self.index, draft, lit, {d.id for d in self.drafts})
+            if source is None:
+                continue
+            reader = Draft(self._new_id(source.name), source, n, source=True, group=group)
+            (pname,) = source.required_params
+            reader.params[pname] = build.literal_value(lit, pname, source.params[pname])
+            lit.used = True
+            self.drafts.append(reader)
+        earlier = [d for d in self.drafts if d.clause != n or d.source]
+        if draft.per_item and not self.typed:
+            draft.per_item = False
+        build.fill_required(draft, earlier, self.inputs, clause.text)
+        self.drafts.append(draft)
+        return draft
+
+    def _gate(self, draft: Draft, clause: Clause) -> None:
+        earlier = (
+            [
+                d
+                for d in self.drafts
+                if d is not draft and self.drafts.index(d) < self.drafts.index(draft)
+            ]
+            if draft in self.drafts
+            else list(self.drafts)
+        )
+        verdict = build.verdict_before(earlier)
+        if verdict is None:
+            return
+        draft.when = build.when_expression(clause.text, verdict, clause.negate)
+
+    def _prerequisites(self) -> None:
+        """Untyped catalogs: a tool that works "by ID" first needs the search tool of its
+        entity (REST-style `search → get`), unless an earlier step already finds one."""
+        searchers = [
+            i for i in self.index.infos if set(words(i.name)) & {"search", "find", "lookup"}
+        ]
+        out: list[Draft] = []
+        for draft in self.drafts:
+            needs_id = re.search(r"\bIDs?\b|\bidentifier\b", draft.info.description) or (
+                _PROPER_NAME.search(self.text)
+                and re.search(r"\b(?:for|of) an?\b", draft.info.description)
+            )
+            own = set(words(draft.info.name))
+            searched = any(set(words(d.info.name)) & {"search", "find", "lookup"} for d in out)
+            if needs_id and not own & {"search", "find", "lookup"} and searchers and not searched:
+                found = build.entity_searcher(self.index, draft, searchers, self.text)
+                if found is not None:
+                    out.append(
+                        Draft(self._new_id(found.name), found, draft.clause, group=draft.group)
+                    )
+            out.append(draft)
+        self.drafts = out
+
+    def _globals(self) -> None:
+        """Country, timezone and language names apply to every step with a matching param."""
+        for lit in self.literals:
+            if lit.kind not in build._GLOBAL_KINDS:
+                continue
+            for draft in self.drafts:
+                for name, schema in draft.info.params.items():
+                    if name in draft.params:
+                        continue
+                    if build.affinity(lit, name, schema, "") >= 1.0:
+                        draft.params[name] = build.literal_value(lit, name, schema)
+
+    def _order(self) -> None:
+        """A step that reads nothing from earlier steps waits for the previous clause's steps."""
+        for i, draft in enumerate(self.drafts):
+            if draft.source or draft.refs() or i == 0:
+                continue
+            if not self.typed:  # no types to follow: assume the request's order is the chain
+                draft.depends_on = [self.drafts[i - 1].id]
+                continue
+            prev_groups = [d.group for d in self.drafts[:i] if d.group < draft.group]
+            if not prev_groups:
+                continue
+            last = max(prev_groups)
+            sinks = [d.id for d in self.drafts[:i] if d.group == last and not d.source]
+            draft.depends_on = sinks or [self.drafts[i - 1].id]
+
+    def _finish(self) -> PlanResult:
+        from app.workflow.validator import validate
+
+        steps = []
+        for d in self.drafts:
+            step: dict[str, Any] = {"id": d.id, "tool": d.info.name, "params": d.params}
+            if d.when:
+                step["when"] = d.when
+            if d.for_each:
+                step["for_each"] = d.for_each
+            if d.depends_on:
+                step["depends_on"] = d.depends_on
+            steps.append(step)
+        name = "-".join(words(self.text)[:6]) or "workflow"
+        data = {
+            "flowwright": "1",
+            "name": name[:100],
+            "description": self.text[:500],
+            "inputs": self.inputs,
+            "steps": steps,
+        }
+        spec = WorkflowSpec.model_validate(data)
+        diagnostics = validate(spec, self.catalog)
+        errors = [d for d in diagnostics if d.is_error and d.code not in {"TOOL_PLANNING_ONLY"}]
+        if errors:
+            closest = [d.info.name for d in self.drafts]
+            raise PlanningError(
+                f"the plan does not validate: {errors[0].message}",
+                code="PLAN_INVALID",
+                hint=errors[0].hint or "Rephrase the request more explicitly.",
+                closest=closest,
+            )
+        return PlanResult(spec=spec, diagnostics=diagnostics, notes=self.notes)

@@ -1,0 +1,148 @@
+"""Clause segmentation: a request becomes ordered clauses, each one tool call or one condition.
+
+Splits happen at sentence ends, at sequence words (`then`, `after that`), before condition words
+(`if`, `when`, `unless`, `only if`, `in case`) and at `and`/commas only when a verb follows, so
+argument phrases (`by email`, `into billing, technical or sales`) stay with their verb. Literal
+spans are masked first, so dots and commas inside URLs or lists never split anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agents.planner.literals import Literal
+from agents.planner.text import stem
+
+_GENERAL_VERBS_TEXT = """
+add analyze analyse append apply archive ask book buy calculate call cancel change check
+classify clean collect combine compare compute convert copy count create decide delete
+deliver describe detect determine download draft drop email merge export extract fetch
+filter find format forward generate get give grab group insert join keep list load log look
+make move notify open order parse pay pick play post print pull push put query read record
+register remind remove rename render reply report request reserve reset retrieve return run
+save schedule search select send set share shoot show sort split store submit sum summarize
+summarise tell text transfer translate turn update upload validate verify view write apply
+track modify edit reschedule rate review recommend plan prepare provide calculate estimate
+inform alert notify message upload download install uninstall start stop open close tweet
+translate transcribe recognize identify enhance resize crop check
+"""
+GENERAL_VERBS = frozenset(_GENERAL_VERBS_TEXT.split())
+CONDITION = re.compile(r"^(only if|if|when|whenever it|unless|in case|provided that)\b", re.I)
+PER_ITEM = re.compile(r"\b(each|every|for all|all of them|one by one)\b", re.I)
+_SEQ = re.compile(r"\b(then|after that|afterwards|next|finally|subsequently|followed by)\b", re.I)
+_FILLERS = {"please", "also", "just", "then", "finally", "next", "and", "or", "but", "kindly"}
+_SEPARATOR = re.compile(
+    r",\s*(?:and\s+|or\s+|but\s+)?(?:then\s+|after that,?\s+|afterwards,?\s+|also\s+|finally,?\s+)?"
+    r"|\s+(?:and|or|but)\s+(?:then\s+|after that,?\s+|also\s+|finally\s+)?"
+    r"|\s+then\s+|\s+after that,?\s+|\s*;\s*"
+    r"|\s+(?=(?:if|unless|when|only if|in case)\s)"
+    r"|\s+(?=after\s+\w+ing\b)",
+    re.I,
+)
+
+
+@dataclass
+class Clause:
+    """One piece of the request: an action, or a condition gating a neighbouring action."""
+
+    text: str
+    start: int
+    end: int
+    sentence: int
+    condition: bool = False
+    negate: bool = False
+    per_item: bool = False
+    sequential: bool = False  # introduced by `then`/`after that`
+    runs_first: bool = False  # `... after validating X`: runs before the previous clause
+    coordinated: bool = False  # split from `verb A and B`: runs beside its sibling
+
+
+def mask(text: str, literals: list[Literal]) -> str:
+    """The text with literal spans blanked (same length, so offsets stay valid)."""
+    chars = list(text)
+    for lit in literals:
+        for i in range(lit.start, lit.end):
+            chars[i] = "§"
+    return "".join(chars)
+
+
+def _next_word(masked: str, pos: int) -> tuple[str, str]:
+    """The next real word after `pos` (skipping fillers) and the word right after it."""
+    ws = re.findall(r"[A-Za-z§][\w'§-]*", masked[pos : pos + 80])
+    while ws and ws[0].lower() in _FILLERS:
+        ws = ws[1:]
+    return (ws[0].lower() if ws else "", ws[1].lower() if len(ws) > 1 else "")
+
+
+def is_verb(word: str, verbs: frozenset[str]) -> bool:
+    return word in GENERAL_VERBS or word in verbs or stem(word) in verbs
+
+
+def segment(
+    text: str, literals: list[Literal], verbs: frozenset[str] = frozenset()
+) -> list[Clause]:
+    """Ordered clauses of `text`; `verbs` adds the catalog's own action words."""
+    masked = mask(text, literals)
+    clauses: list[Clause] = []
+    for n, sent in enumerate(re.finditer(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$|\n)", masked)):
+        start, end = sent.start(), sent.end()
+        cuts: list[tuple[int, int, str]] = []
+        in_condition = bool(CONDITION.match(masked[start:end].strip()))
+        for m in _SEPARATOR.finditer(masked, start, end):
+            word, _ = _next_word(masked, m.end())
+            sep = m.group(0).lower()
+            is_cond = bool(CONDITION.match(masked[m.end() : end].lstrip()))
+            split = (
+                bool(_SEQ.search(sep))
+                or ";" in sep
+                or is_cond
+                or masked[m.end() :].lower().startswith("after ")
+                or (
+                    (is_verb(word, verbs) and word not in {"email", "text", "message"})
+                    or (word in {"email", "text", "message"} and ("," in sep or in_condition))
+                )
+                or (in_condition and "," in sep)
+            )
+            if split:
+                cuts.append((m.start(), m.end(), sep))
+                in_condition = is_cond
+        pos, prev_sep = start, ""
+        for cut_start, cut_end, sep in [*cuts, (end, end, "")]:
+            _add(clauses, text, masked, pos, cut_start, n, prev_sep)
+            pos, prev_sep = cut_end, sep
+    return _reorder(clauses)
+
+
+def _add(out: list[Clause], text: str, masked: str, start: int, end: int, n: int, sep: str) -> None:
+    raw = masked[start:end]
+    lead = len(raw) - len(raw.lstrip(" ,;:.!?"))
+    trail = len(raw.rstrip(" ,;:.!?"))
+    start, end = start + lead, start + max(trail, lead)
+    body = masked[start:end]
+    tail = re.search(r"[\s,]+(?:and|or|but)$", body, re.I)
+    if tail:
+        end -= len(tail.group(0))
+        body = masked[start:end]
+    if not re.search(r"[A-Za-z§]", body) or body.lower() in _FILLERS | {"only"}:
+        return
+    clause = Clause(text[start:end], start, end, n, sequential=bool(_SEQ.search(sep)))
+    cond = CONDITION.match(body)
+    if cond:
+        clause.condition = True
+        clause.negate = cond.group(1).lower() in {"unless"}
+    if body.lower().startswith("after ") and re.match(r"after\s+\w+ing\b", body, re.I):
+        clause.runs_first = True
+    clause.per_item = bool(PER_ITEM.search(body)) and not clause.condition
+    out.append(clause)
+
+
+def _reorder(clauses: list[Clause]) -> list[Clause]:
+    """Move `after <doing X>` clauses before the clause they follow in the sentence."""
+    out: list[Clause] = []
+    for clause in clauses:
+        if clause.runs_first and out and out[-1].sentence == clause.sentence:
+            out.insert(len(out) - 1, clause)
+        else:
+            out.append(clause)
+    return out
