@@ -7,8 +7,8 @@ training examples. From them the planner learns, generically (no catalog-specifi
   by similarity, as extra evidence when ranking tools for a clause and for implied steps;
 - transitions: how often tool b directly follows tool a, added to the chain decoding.
 Without a test split the records are not used (they could be the evaluation data itself).
-Enable with `attach(catalog, load_examples(catalog_path))`, or `FLOWWRIGHT_PLANNER_EXAMPLES=true` (Settings.planner_examples)
-with `flowwright plan/eval --catalog` (plan_cmd).
+Enable with `attach(catalog, load_examples(catalog_path))`, or with the setting
+`FLOWWRIGHT_PLANNER_EXAMPLES=true` for `flowwright plan/eval --catalog` (plan_cmd).
 """
 
 from __future__ import annotations

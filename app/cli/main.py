@@ -15,6 +15,10 @@ from typing import Annotated, Any
 
 import typer
 
+from app.cli.backend_cmd import model_app
+from app.cli.serve_cmd import serve
+from app.cli.traces_cmd import traces_app
+from app.cli.users_cmd import keys_app, users_app
 from app.errors import FlowwrightError
 
 EXIT_INVALID = 2
@@ -32,6 +36,13 @@ tools_app = typer.Typer(help="Browse the tool catalog.", no_args_is_help=True)
 spec_app = typer.Typer(help="Workflow spec v1 utilities.", no_args_is_help=True)
 app.add_typer(tools_app, name="tools")
 app.add_typer(spec_app, name="spec")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(model_app, name="model")
+app.command("serve")(serve)
+runs_app = typer.Typer(help="Inspect, resume, approve and prune runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(traces_app, name="traces")
 
 CatalogOpt = Annotated[
     str | None,
@@ -193,6 +204,153 @@ def spec_schema(
     from app.cli.spec_cmd import run_schema
 
     _run(run_schema, out)
+
+
+@app.command("plan")
+def plan_request(
+    request: Annotated[str, typer.Argument(metavar="REQUEST", help="What the workflow should do.")],
+    as_json: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Plan a workflow spec from a plain-English request (rules planner); exit 2 if it cannot."""
+    from app.cli.plan_cmd import run_plan
+
+    _run(run_plan, request, as_json=as_json, catalog_file=catalog)
+
+
+@app.command("eval")
+def eval_planner(
+    data: Annotated[str, typer.Argument(metavar="DATA", help="Gold records (JSONL or JSON).")],
+    catalog: CatalogOpt = None,
+    split: Annotated[
+        str | None, typer.Option("--split", metavar="FILE", help="split_ids.json: test ids only.")
+    ] = None,
+    predictions: Annotated[
+        str | None, typer.Option("--predictions", metavar="OUT", help="Write plans (JSONL).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure the planner on gold requests: node/link/argument F1, validity, latency."""
+    from app.cli.plan_cmd import run_eval
+
+    _run(
+        run_eval, data, catalog_file=catalog, split=split, predictions=predictions, as_json=as_json
+    )
+
+
+@app.command("run")
+def run(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Workflow spec (YAML/JSON).")],
+    input: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", metavar="NAME=VALUE", help="A workflow input; repeatable."),
+    ] = None,
+    inputs_file: Annotated[
+        str | None, typer.Option("--inputs-file", metavar="F", help="JSON/YAML mapping of inputs.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Execute pure/reads tools; simulate the others.")
+    ] = False,
+    example_inputs: Annotated[
+        bool, typer.Option("--example-inputs", help="Use inputs' `example` values as defaults.")
+    ] = False,
+    batch: Annotated[
+        str | None,
+        typer.Option("--batch", metavar="ROWS", help="Run once per row of a .csv or .jsonl file."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Batch rows run at once.")
+    ] = 4,
+    output: Annotated[
+        str | None, typer.Option("--output", metavar="F", help="Batch results file (JSONL).")
+    ] = None,
+    as_json: JsonOpt = False,
+    module: ModuleOpt = None,
+) -> None:
+    """Run a workflow (exit 0 ok, 1 run failed, 2 invalid spec or inputs)."""
+    if batch:
+        from app.cli.batch_cmd import run_batch_file
+
+        _run(run_batch_file, file, rows=batch, output=output, concurrency=concurrency,
+             dry_run=dry_run, as_json=as_json, modules=module or [])  # fmt: skip
+        return
+    from app.cli.run_cmd import run_workflow
+
+    _run(run_workflow, file, inputs=input or [], inputs_file=inputs_file, dry_run=dry_run,
+         as_json=as_json, modules=module or [], example_inputs=example_inputs)  # fmt: skip
+
+
+RunIdArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run id.")]
+
+
+@runs_app.command("list")
+def runs_list(
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recorded runs, newest first."""
+    from app.cli.runs_cmd import run_list
+
+    _run(run_list, status=status, workflow=workflow, limit=limit, offset=offset, as_json=as_json)
+
+
+@runs_app.command("show")
+def runs_show(run_id: RunIdArg, as_json: JsonOpt = False) -> None:
+    """One run: inputs, every step's status, attempts, timing, error and the outputs."""
+    from app.cli.runs_cmd import run_show
+
+    _run(run_show, run_id, as_json=as_json)
+
+
+@runs_app.command("resume")
+def runs_resume(run_id: RunIdArg, as_json: JsonOpt = False, module: ModuleOpt = None) -> None:
+    """Continue an interrupted run from its checkpoint; finished steps do not run again."""
+    from app.cli.runs_cmd import run_resume
+
+    _run(run_resume, run_id, modules=module or [], as_json=as_json)
+
+
+@runs_app.command("approve")
+def runs_approve(run_id: RunIdArg, as_json: JsonOpt = False, module: ModuleOpt = None) -> None:
+    """Approve the step a run is waiting for and continue it."""
+    from app.cli.runs_cmd import run_decide
+
+    _run(run_decide, run_id, approved=True, reason=None, modules=module or [], as_json=as_json)
+
+
+@runs_app.command("reject")
+def runs_reject(
+    run_id: RunIdArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept with the run).")] = None,
+    as_json: JsonOpt = False,
+    module: ModuleOpt = None,
+) -> None:
+    """Reject the step a run is waiting for; the run ends as rejected."""
+    from app.cli.runs_cmd import run_decide
+
+    _run(run_decide, run_id, approved=False, reason=reason, modules=module or [], as_json=as_json)
+
+
+@runs_app.command("prune")
+def runs_prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option("--older-than-days", min=1, help="Default: history_retention_days."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete finished runs (and their checkpoints) older than the retention period."""
+    from app.cli.runs_cmd import run_prune
+
+    _run(run_prune, older_than_days=older_than_days, as_json=as_json)
+
+
+from app.cli import generate_cmd  # noqa: E402 - imports only typer; registers generate, graph
+
+generate_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
