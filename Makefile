@@ -16,9 +16,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+DEMO_REQUEST := Extract the email addresses from the text 'Write to ada@example.com or bob@example.org', then validate each of them
+
 demo: setup
 	$(BIN)/flowwright validate examples/*.yaml
-	@for f in examples/*.yaml; do $(BIN)/flowwright describe $$f || exit 1; done
+	$(BIN)/flowwright run examples/lead_intake.yaml --dry-run --example-inputs
+	rm -rf build/demo
+	$(BIN)/flowwright generate "$(DEMO_REQUEST)" --out build/demo
+	@echo "Generated artifacts are in build/demo: run 'cd build/demo && ../../.venv/bin/python graph.py --help'"
 
 test: setup
 	$(BIN)/ruff check .
@@ -26,6 +31,10 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/planner.py
+	$(PY) benchmarks/generate.py
+	$(PY) benchmarks/backend.py
 
 clean:
 	rm -rf $(VENV) .flowwright .pytest_cache build *.egg-info

@@ -169,3 +169,20 @@ def test_prune_removes_old_finished_runs(env: dict[str, str], tmp_path: Path) ->
     kept = json.loads(flowwright(env, "runs", "prune", "--json").stdout)
     assert kept["runs"] == 0
     assert len(json.loads(flowwright(env, "runs", "list", "--json").stdout)) == 1
+
+
+def test_batch_records_per_row_errors_and_resumes(env: dict[str, str], tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("name,email\nAda,ada@example.com\nbroken\nBob,bob@example.org\n")
+    results = tmp_path / "results.jsonl"
+    args = ["run", "examples/lead_intake.yaml", "--batch", str(rows), "--dry-run",
+            "--output", str(results), "--json"]  # fmt: skip
+    done = flowwright(env, *args)
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["succeeded"], summary["failed"]) == (2, 1)
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    failed = [r for r in lines if r["status"] == "failed"]
+    assert [(r["row"], r["error"]["code"]) for r in failed] == [(2, "ROW_MALFORMED")]
+    again = json.loads(flowwright(env, *args).stdout)
+    assert again["skipped_already_done"] == 3 and again["succeeded"] == 0

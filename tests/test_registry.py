@@ -147,3 +147,17 @@ def test_user_module_is_isolated_from_sys_modules_name_clashes(tmp_path: Path) -
     module.write_text(USER_TOOLS)
     tools_from_module(str(module))
     assert sys.modules["json"] is json
+
+
+def test_async_user_tools_are_awaited_not_returned_as_coroutines(tmp_path: Path) -> None:
+    module = tmp_path / "async_tools.py"
+    module.write_text(
+        USER_TOOLS.replace("def shout", "async def shout").replace(
+            '"""Upper-case a text."""', '"""Upper-case a text."""\n    import asyncio\n    await asyncio.sleep(0)'
+        )
+    )
+    [tool] = tools_from_module(str(module))
+    import asyncio
+
+    assert asyncio.run(tool.ainvoke({"text": "hi"})) == "HI"
+    assert tool_info(tool).output_schema == {"type": "string"}

@@ -7,6 +7,7 @@ skipped or cancelled), which keeps joins firing and makes every step visible in 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -20,6 +21,8 @@ from app.workflow.analysis import step_dependencies
 from app.workflow.spec import WorkflowSpec
 
 OUTPUTS_NODE = "__outputs__"
+
+Node = Callable[[Any], Awaitable[dict[str, Any]]]
 
 
 def _merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def _step_node(plan: StepPlan) -> Any:
         halted = state.get("halted")
         if halted:
             record: StepRecord = {
-                "status": StepStatus.CANCELLED,
+                "status": StepStatus.CANCELLED.value,
                 "reason": f"step {halted['step']!r} {halted['status']}",
                 "attempts": 0,
             }
@@ -79,6 +82,9 @@ def _step_node(plan: StepPlan) -> Any:
             dry_run=bool(state.get("dry_run")),
             approve=_ask_approval,
         )
+        # A plain string, not the enum: checkpoints serialize it natively (an enum costs a
+        # msgpack extension per record per checkpoint, and LangGraph warns it will refuse it).
+        record["status"] = StepStatus(record["status"]).value
         update: dict[str, Any] = {"results": {step_id: record}}
         status = record.get("status")
         if status == StepStatus.REJECTED or (
@@ -106,15 +112,27 @@ def _outputs_node(spec: WorkflowSpec) -> Any:
     return node
 
 
-def build_graph(spec: WorkflowSpec, catalog: Catalog) -> StateGraph:
-    """The uncompiled graph; `compile(checkpointer=...)` it to run."""
+def build_graph(
+    spec: WorkflowSpec,
+    catalog: Catalog,
+    *,
+    state_schema: type = RunState,
+    wrap_node: Callable[[Node], Node] | None = None,
+) -> StateGraph:
+    """The uncompiled graph; `compile(checkpointer=...)` it to run.
+
+    `state_schema` and `wrap_node` let batch runs reuse the same nodes and edges over a state
+    holding many runs (one LangGraph invocation for a chunk of rows); by default a node's state
+    is one run's `RunState`.
+    """
     plans = plan_steps(spec, catalog)
-    graph = StateGraph(RunState)
+    wrap = wrap_node or (lambda node: node)
+    graph = StateGraph(state_schema)
     dependents: set[str] = set()
     for plan in plans:
-        graph.add_node(plan.step.id, _step_node(plan))
+        graph.add_node(plan.step.id, wrap(_step_node(plan)))
         dependents.update(plan.deps)
-    graph.add_node(OUTPUTS_NODE, _outputs_node(spec))
+    graph.add_node(OUTPUTS_NODE, wrap(_outputs_node(spec)))
     for plan in plans:
         if plan.deps:
             ordered = [p.step.id for p in plans if p.step.id in plan.deps]

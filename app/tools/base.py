@@ -85,10 +85,15 @@ def flow_tool(
             "requires": [r.value for r in requires],
             "example": example or {},
         }
+        is_async = inspect.iscoroutinefunction(func)
         with warnings.catch_warnings():  # parameters named `json` shadow a BaseModel attribute
             warnings.filterwarnings("ignore", message=".*shadows an attribute.*")
             return StructuredTool.from_function(
-                func, name=name or func.__name__, description=description, metadata={META_KEY: meta}
+                None if is_async else func,
+                coroutine=func if is_async else None,
+                name=name or func.__name__,
+                description=description,
+                metadata={META_KEY: meta},
             )
 
     return decorate

@@ -182,6 +182,16 @@ def _parse(source: str) -> nodes.Template:
 
 def check(source: str) -> list[Issue]:
     """Static problems of one template string; an empty list means it is safe to evaluate."""
+    return list(_check(source))
+
+
+@lru_cache(maxsize=4096)
+def _check(source: str) -> tuple[Issue, ...]:
+    """`check` memoised: a pure function of the source, and evaluation calls it on every use."""
+    return tuple(_issues(source))
+
+
+def _issues(source: str) -> list[Issue]:
     if len(source) > MAX_EXPRESSION_CHARS:
         return [Issue("EXPR_UNSAFE", f"expression longer than {MAX_EXPRESSION_CHARS} characters")]
     try:
@@ -331,7 +341,7 @@ def evaluate(value: Any, context: dict[str, Any]) -> Any:
         return [evaluate(v, context) for v in value]
     if not is_expression(value):
         return value
-    issues = check(value)
+    issues = _check(value)
     if issues:
         raise ExpressionError(issues[0].message, hint=issues[0].hint, code=issues[0].code)
     try:
