@@ -134,12 +134,9 @@ def test_round_trip_of_a_real_run(db: str) -> None:
 
     record = history.get_run(run_id)
     assert record is not None
-    assert (record.workflow, record.batch_id, record.owner_id, record.trace_id) == (
-        "mixed",
-        "b1",
-        "alice",
-        "t1",
-    )
+    assert (record.workflow, record.batch_id, record.owner_id) == ("mixed", "b1", "alice")
+    # the run's own trace replaces the id given at start
+    assert record.trace_id == (result.trace_id or "t1")
     assert record.spec == MIXED and record.spec_hash == history.spec_hash(MIXED)
     assert record.inputs == {"who": "ada", "go": False}  # the prepared inputs, defaults included
     assert record.outputs == {"label": "ada", "tries": "ok after 3"}

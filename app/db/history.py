@@ -204,6 +204,7 @@ def record_result(result: RunResult, *, url: str | None = None) -> None:
         row.outputs_json = {k: capped_json(v)[0] for k, v in result.outputs.items()} or None
         row.error_json = to_json_value(result.error) if result.error else None
         row.waiting_for = result.waiting_for
+        row.trace_id = result.trace_id or row.trace_id
         row.started_at = row.started_at or as_utc(result.started_at)
         finished = result.status in FINISHED_RUN
         row.finished_at = (as_utc(result.finished_at) or utcnow()) if finished else None
@@ -222,9 +223,8 @@ def _fill_step(target: StepResultRow, step: StepResult, position: int) -> None:
     target.position = position
     target.status = step.status.value
     target.attempts = step.attempts
-    # StepResult carries no wall-clock times today; take them if a later engine adds them.
-    target.started_at = as_utc(getattr(step, "started_at", None))
-    target.finished_at = as_utc(getattr(step, "finished_at", None))
+    target.started_at = as_utc(step.started_at)
+    target.finished_at = as_utc(step.finished_at)
     target.duration_ms = step.duration_ms
     target.error_json = to_json_value(step.error) if step.error else None
     target.item_errors_json = to_json_value(step.item_errors) if step.item_errors else None

@@ -57,6 +57,8 @@ class StepResult(BaseModel):
     output: Any = None
     error: StepError | None = None
     attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     duration_ms: float | None = None
     reason: str | None = None
     item_errors: list[StepError | None] | None = None
@@ -77,3 +79,4 @@ class RunResult(BaseModel):
     error: StepError | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    trace_id: str | None = None  # the local trace of the latest start/resume/approval

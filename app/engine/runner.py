@@ -20,6 +20,7 @@ from app.engine.compiler import OUTPUTS_NODE, build_graph
 from app.engine.inputs import prepare_inputs
 from app.engine.results import RunResult, RunStatus, StepRecord, StepResult, StepStatus
 from app.errors import FlowwrightError
+from app.observability.metrics import observe_run, observe_step
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
 
@@ -33,9 +34,18 @@ class RunNotFoundError(FlowwrightError):
 class WorkflowRunner:
     """Runs workflows over one catalog and one checkpointer (shared, pooled, per process)."""
 
-    def __init__(self, catalog: Catalog, checkpointer: BaseCheckpointSaver | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        checkpointer: BaseCheckpointSaver | None = None,
+        *,
+        tracing: bool | None = None,
+    ):
+        """`tracing` (default: the `trace_local` setting or LangSmith tracing) records each run's
+        graph, step and tool calls as a trace; without it steps take the engine's fast path."""
         self.catalog = catalog
         self.checkpointer = checkpointer or InMemorySaver()
+        self.tracing = tracing_enabled() if tracing is None else tracing
         self._graphs: dict[str, Any] = {}
 
     def compiled(self, spec: WorkflowSpec) -> Any:
@@ -106,13 +116,51 @@ class WorkflowRunner:
     ) -> RunResult:
         graph = self.compiled(spec)
         config = _config(run_id)
+        traced: dict[str, Any] = {}
+        if self.tracing:
+            from app.observability.tracing import tracing_config
+
+            traced = tracing_config(run_id=run_id, kind="workflow", name=f"workflow:{spec.name}")
         async for chunk in graph.astream(
-            payload, config, stream_mode="updates", durability="sync"
+            payload, {**traced, **config}, stream_mode="updates", durability="sync"
         ):
-            if on_event is not None:
-                for event in _events(chunk):
+            for event in _events(chunk):
+                _observe_step(spec, event)
+                if on_event is not None:
                     on_event({"run_id": run_id, **event})
-        return build_result(spec, run_id, await graph.aget_state(config))
+        result = build_result(spec, run_id, await graph.aget_state(config))
+        result.trace_id = _trace_id(traced)
+        if result.status not in (RunStatus.RUNNING, RunStatus.WAITING_APPROVAL):
+            observe_run(result.status.value)
+        return result
+
+
+def tracing_enabled() -> bool:
+    """Trace runs when the local trace store is on or LangSmith tracing is configured."""
+    import os
+
+    from app.config import get_settings
+
+    langsmith = os.environ.get("LANGSMITH_TRACING", "").lower() in {"1", "true", "yes"}
+    return get_settings().trace_local or langsmith
+
+
+def _trace_id(traced: dict[str, Any]) -> str | None:
+    for handler in traced.get("callbacks") or ():
+        ids = getattr(handler, "trace_ids", None)
+        if ids:
+            return str(ids[-1])
+    return None
+
+
+def _observe_step(spec: WorkflowSpec, event: dict[str, Any]) -> None:
+    if event.get("event") != "step_finished":
+        return
+    step = spec.step(event["step"])
+    started, finished = event.get("started_at"), event.get("finished_at")
+    seconds = finished - started if started is not None and finished is not None else 0.0
+    retries = max((event.get("attempts") or 0) - 1, 0)
+    observe_step(step.tool if step else "?", str(event.get("status")), seconds, retries)
 
 
 def _config(run_id: str) -> dict[str, Any]:
@@ -129,6 +177,10 @@ def _events(chunk: dict[str, Any]) -> list[dict[str, Any]]:
             for step_id, record in (update.get("results") or {}).items():
                 events.append({"event": "step_finished", "step": step_id, **record})
     return events
+
+
+def _when(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
 def _duration_ms(record: StepRecord) -> float | None:
@@ -149,6 +201,8 @@ def build_result(spec: WorkflowSpec, run_id: str, snapshot: Any) -> RunResult:
             output=records[step.id].get("output"),
             error=records[step.id].get("error"),
             attempts=records[step.id].get("attempts", 0),
+            started_at=_when(records[step.id].get("started_at")),
+            finished_at=_when(records[step.id].get("finished_at")),
             duration_ms=_duration_ms(records[step.id]),
             reason=records[step.id].get("reason"),
             item_errors=records[step.id].get("item_errors"),
