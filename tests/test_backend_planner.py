@@ -94,7 +94,7 @@ DOMAINS = [
 
 
 @pytest.mark.parametrize(
-    ("request_text", "entities", "relations"), DOMAINS, ids=lambda v: str(v)[:20]
+    ("request_text", "entities", "relations"), DOMAINS, ids=[d[0][:24] for d in DOMAINS]
 )
 def test_domain_plans_validate(request_text: str, entities: set[str], relations: list) -> None:
     data = plan_model(request_text)
