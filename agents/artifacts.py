@@ -9,6 +9,7 @@ sibling directory and moved into place only once complete: a failure never leave
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import keyword
@@ -231,12 +232,22 @@ CHECK_TIMEOUT_S = 60.0
 RUFF_ARGS = ("check", "--isolated", "--no-cache", "--select", "E,F,W,I,B,UP", "--ignore", "E501")
 
 
+@functools.lru_cache(maxsize=1)
+def _check_home() -> tempfile.TemporaryDirectory[str]:
+    """Flowwright state of check subprocesses: outside the artifacts, removed at exit."""
+    return tempfile.TemporaryDirectory(prefix="flowwright-checks-")
+
+
 def check_env(out_dir: Path) -> dict[str, str]:
-    """Subprocess environment: the out dir and Flowwright importable, no bytecode litter."""
+    """Subprocess environment: the out dir and Flowwright importable, no bytecode litter, and
+    Flowwright's own state (run history, checkpoints) kept out of the artifacts, untraced."""
     env = dict(os.environ)
     paths = [str(out_dir), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["FLOWWRIGHT_HOME"] = _check_home().name
+    env.pop("FLOWWRIGHT_DATABASE_URL", None)
+    env["FLOWWRIGHT_TRACE_LOCAL"] = "false"
     return env
 
 

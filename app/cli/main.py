@@ -25,8 +25,8 @@ EXIT_INVALID = 2
 
 app = typer.Typer(
     name="flowwright",
-    help="Plain English in, validated LangGraph workflows out. Validate and inspect workflow "
-    "specs and the tool catalog.",
+    help="Plain English in, validated LangGraph workflows and code out: plan, validate, run and "
+    "generate workflows, generate FastAPI backends, serve the REST API.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
