@@ -3,6 +3,10 @@
 `generate_workflow` runs the agent graph for a request under a job id (= the LangGraph thread id)
 with the durable checkpointer, so a job that pauses for approval, or dies mid-way, continues with
 `resume_job(job_id)` from its last finished node. Progress events reach `on_event` as they happen.
+
+Every invocation (a start or a resume) is one trace: `tracing_config` adds the local trace store,
+LLM metrics and LangSmith identity (job id in the metadata), the root run id is chosen here so
+it can be returned as `GenerationResult.trace_id`, and the job id is bound into the log context.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class GenerationResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     attempts: int = 0
     approval: dict[str, Any] | None = None  # what a waiting job asks a human to approve
+    trace_id: str | None = None  # this invocation's trace (`flowwright traces show ID`)
 
     @property
     def ok(self) -> bool:
@@ -111,13 +116,32 @@ async def _saver(checkpointer: BaseCheckpointSaver | None) -> AsyncIterator[Base
 
 def _config(job_id: str, planner: str) -> dict[str, Any]:
     """Thread = job; tags and metadata let LangSmith/LangChain tracers group a job's runs."""
+    from app.observability.tracing import tracing_config
+
     return {
+        **tracing_config(
+            job_id=job_id, kind="generate", tags=[f"planner:{planner}"],
+            metadata={"planner": planner, "target": "workflow"},
+        ),
         "configurable": {"thread_id": job_id},
-        "run_name": "flowwright-generate",
-        "tags": ["flowwright", "generate", f"planner:{planner}"],
-        "metadata": {"job_id": job_id, "planner": planner, "target": "workflow"},
         "recursion_limit": 64,
-    }
+    }  # fmt: skip
+
+
+def _traced(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """`config` with a fresh root run id, and that id when something records the trace.
+
+    Choosing the root run id up front (LangChain's ``run_id`` config key) names the trace
+    before it exists, so the caller gets it even when the job crashes or pauses; it is None
+    when neither the local store nor LangSmith is recording.
+    """
+    from app.observability.tracing import LocalTraceStore, langsmith_enabled
+
+    root = uuid.uuid4()
+    recorded = langsmith_enabled() or any(
+        isinstance(h, LocalTraceStore) for h in config.get("callbacks") or []
+    )
+    return {**config, "run_id": root}, str(root) if recorded else None
 
 
 async def _drive(
@@ -125,6 +149,16 @@ async def _drive(
     on_event: EventSink | None,
 ) -> str | None:  # fmt: skip
     """Stream the graph; forward custom events; return a crash message instead of raising."""
+    from app.observability.logging import bind_context
+
+    with bind_context(job_id=job_id):
+        return await _stream(graph, payload, config, context, job_id, on_event)
+
+
+async def _stream(
+    graph: Any, payload: Any, config: dict[str, Any], context: GenContext, job_id: str,
+    on_event: EventSink | None,
+) -> str | None:  # fmt: skip
     try:
         async for mode, chunk in graph.astream(
             payload, config, context=context, stream_mode=["custom", "updates"],
@@ -145,8 +179,9 @@ async def _drive(
 
 
 async def _result(
-    graph: Any, config: dict[str, Any], job_id: str, crash: str | None
-) -> GenerationResult:
+    graph: Any, config: dict[str, Any], job_id: str, crash: str | None,
+    trace_id: str | None = None,
+) -> GenerationResult:  # fmt: skip
     snapshot = await graph.aget_state(config)
     values: GenState = snapshot.values or {}
     interrupts = [i for task in snapshot.tasks for i in task.interrupts]
@@ -178,7 +213,7 @@ async def _result(
         checks=[CheckResult.model_validate(c) for c in values.get("checks") or []],
         out_dir=(values.get("options") or {}).get("out_dir"), error=error,
         notes=values.get("notes") or [], attempts=values.get("attempts") or 0,
-        approval=interrupts[0].value if interrupts else None,
+        approval=interrupts[0].value if interrupts else None, trace_id=trace_id,
     )  # fmt: skip
 
 
@@ -232,8 +267,9 @@ async def agenerate_workflow(
                 f"job {job_id} exists and has not finished",
                 hint=f"Resume it with resume_job({job_id!r}) or pick another job id.",
             )
-        crash = await _drive(graph, payload, config, GenContext(cat), job_id, on_event)
-        return await _result(graph, config, job_id, crash)
+        traced, trace_id = _traced(config)
+        crash = await _drive(graph, payload, traced, GenContext(cat), job_id, on_event)
+        return await _result(graph, config, job_id, crash, trace_id)
 
 
 async def aresume_job(
@@ -269,8 +305,9 @@ async def aresume_job(
                 code="JOB_WAITING_APPROVAL",
             )
         payload = Command(resume={"approved": bool(approved)}) if waiting else None
-        crash = await _drive(graph, payload, config, GenContext(catalog), job_id, on_event)
-        return await _result(graph, config, job_id, crash)
+        traced, trace_id = _traced(config)
+        crash = await _drive(graph, payload, traced, GenContext(catalog), job_id, on_event)
+        return await _result(graph, config, job_id, crash, trace_id)
 
 
 def generate_workflow(request: str, **kwargs: Any) -> GenerationResult:

@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agents.nodes.common import agent_node
 from agents.state import GenContext, GenState, error_dict
+from app.observability.metrics import observe_artifacts
 from app.workflow.spec import WorkflowSpec
 
 
@@ -42,6 +43,7 @@ async def generator_node(
         written = await asyncio.to_thread(write_artifacts, files, out_dir)
     except RenderError as exc:
         return {"status": "failed", "error": error_dict(exc.code, exc.message, exc.hint)}
+    observe_artifacts(state.get("target") or "workflow", len(files))  # after the write succeeded
     return {
         "artifacts": written,
         "status": "generated",

@@ -14,9 +14,10 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from agents.nodes.common import agent_node
+from agents.nodes.common import agent_node, last_duration_s
 from agents.state import DEFAULT_MAX_ATTEMPTS, DEFAULT_TEST_TIMEOUT_S, GenContext, GenState
 from agents.state import error_dict as _error
+from app.observability.metrics import observe_plan, observe_repair
 from app.workflow.diagnostics import Severity
 
 # Planning-only catalogs (TaskBench files) can still be planned, generated and dry-run.
@@ -104,7 +105,21 @@ async def validator_node(
     """Validate the plan (phase `plan`) or the written artifacts (phase `artifacts`)."""
     if state.get("phase") == "artifacts":
         return {**await _check_artifacts(state), "phase": "artifacts"}
-    return _check_plan(state, context)
+    update = _check_plan(state, context)
+    _observe_plan_outcome(state, update)
+    return update
+
+
+def _observe_plan_outcome(state: GenState, update: dict[str, Any]) -> None:
+    """Plan metrics are recorded here, not in the planner, because only the validator knows
+    whether the plan is valid (the LLM planner's own diagnostics cover parsing only). A
+    planner attempt that produced no plan counts as an invalid plan; a `repairing` verdict is
+    the repair edge back to the planner."""
+    planner = (state.get("options") or {}).get("planner", "rules")
+    seconds = last_duration_s(state, "planner") or 0.0
+    observe_plan(seconds, update.get("status") == "validated", planner=planner)
+    if update.get("status") == "repairing":
+        observe_repair()
 
 
 def route_after_validator(state: GenState) -> str:

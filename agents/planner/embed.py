@@ -8,10 +8,13 @@ lexical scoring only (`available()` is False).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,12 +23,25 @@ _LOCK = threading.Lock()
 _CONFIG = "l2_supercat_tokenizer_config.json"
 
 
+@contextmanager
+def _root_logging_untouched() -> Iterator[None]:
+    """Undo root-logger changes a library makes at import, so it cannot turn on INFO output."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 @lru_cache(maxsize=1)
 def _model() -> Any | None:
     with _LOCK:
         try:
-            import wordllama
-            from wordllama import WordLlama
+            with _root_logging_untouched():  # wordllama calls logging.basicConfig(INFO) on import
+                import wordllama
+                from wordllama import WordLlama
         except ImportError:
             return None
         package = Path(wordllama.__file__).parent

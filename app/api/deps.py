@@ -7,7 +7,7 @@ probing) while admins see everything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +19,7 @@ from app.api.problems import ApiProblem
 from app.api.ratelimit import PRINCIPAL_KEY
 from app.api.security import InvalidTokenError, TokenCodec
 from app.api.settings import ApiSettings
+from app.observability.logging import bind_context
 from app.services import auth as auth_service
 
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/token.")
@@ -66,8 +67,13 @@ def token_codec(request: Request) -> TokenCodec:
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The caller behind a valid access token; 401 problem otherwise."""
+) -> AsyncIterator[Principal]:
+    """The caller behind a valid access token; 401 problem otherwise.
+
+    A yield dependency so the user id is bound into the log context for the rest of the
+    request (endpoint included; sync endpoints get a copy of the context in the threadpool)
+    and unbound afterwards in the same task that bound it.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthenticated()
     codec: TokenCodec = request.app.state.codec
@@ -91,7 +97,8 @@ async def current_principal(
     )
     request.state.principal = principal
     setattr(request.state, PRINCIPAL_KEY, f"sub:{user.id}")
-    return principal
+    with bind_context(user=user.id):
+        yield principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

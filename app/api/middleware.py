@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_JSON
+from app.observability.logging import bind_context
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -28,7 +29,12 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestIdMiddleware:
-    """Adopt a well-formed incoming `X-Request-ID` or make one; echo it on the response."""
+    """Adopt a well-formed incoming `X-Request-ID` or make one; echo it on the response.
+
+    The id is also bound into the structlog context for the whole exchange, so every log line
+    written while serving the request (ours, uvicorn's, SQLAlchemy's) carries ``request_id``.
+    Pure ASGI (not ``BaseHTTPMiddleware``) so that binding is visible to the endpoint's task.
+    """
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -48,7 +54,8 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        with bind_context(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
 
 
 class BodyLimitMiddleware:

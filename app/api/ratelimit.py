@@ -26,6 +26,7 @@ from app.api.problems import problem_response
 from app.api.settings import ApiSettings, IPNetwork
 
 PRINCIPAL_KEY = "rate_limit_key"
+TIERS = ("anonymous", "authenticated", "validation", "generation")
 
 
 def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -92,9 +93,33 @@ def build_limiter(settings: ApiSettings) -> Limiter:
     )
 
 
+def tier_of(exc: RateLimitExceeded, settings: ApiSettings) -> str:
+    """The settings tier (`anonymous`, `authenticated`, ...) whose limit `exc` hit.
+
+    slowapi only knows the limit itself, so it is matched against each tier's setting; a metric
+    label must stay bounded, so anything unmatched is ``other`` (never the raw limit string).
+    When two tiers share one limit the first listed wins: the count is still right, its split
+    between the equal tiers is a guess.
+    """
+    from limits import parse_many
+
+    hit = getattr(getattr(exc, "limit", None), "limit", None)
+    for tier in TIERS:
+        try:
+            items = parse_many(getattr(settings, f"rate_limit_{tier}"))
+        except ValueError:
+            continue
+        if hit in items:
+            return tier
+    return "other"
+
+
 async def rate_limit_exceeded(request: Request, exc: Exception) -> JSONResponse:
-    """429 problem with X-RateLimit-* and Retry-After headers."""
+    """429 problem with X-RateLimit-* and Retry-After headers; counted per tier in metrics."""
+    from app.observability.metrics import observe_rate_limited
+
     assert isinstance(exc, RateLimitExceeded)
+    observe_rate_limited(tier_of(exc, request.app.state.settings))
     response = problem_response(
         request,
         429,

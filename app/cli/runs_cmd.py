@@ -66,18 +66,30 @@ def run_show(run_id: str, *, as_json: bool) -> int:
         f"run [bold]{record.id}[/] of [bold]{escape(record.workflow)}[/]: "
         f"[{style}]{record.status.value}[/]{dry}"
     )
-    console.print(f"created {_when(record.created_at)}, finished {_when(record.finished_at)}")
+    when = f"created {_when(record.created_at)}"
+    if record.finished_at:
+        when += f", finished {_when(record.finished_at)}"
+    console.print(when)
     console.print("inputs: " + json.dumps(record.inputs, default=str))
-    rows = [
-        {
-            "id": s.id,
-            "tool": s.tool,
-            "status": s.status.value,
-            "duration_ms": s.duration_ms,
-            "detail": (s.error or {}).get("message") or s.reason,
-        }
-        for s in record.steps
-    ]
+    stored = {s.id: s for s in record.steps}
+    rows = []
+    for step in record.spec.steps:  # every step, including ones that have not run yet
+        done = stored.get(step.id)
+        if done is None:
+            waiting = step.id == record.waiting_for
+            rows.append({"id": step.id, "tool": step.tool,
+                         "status": "waiting" if waiting else "pending",
+                         "detail": "waiting for approval" if waiting else None})  # fmt: skip
+            continue
+        rows.append(
+            {
+                "id": done.id,
+                "tool": done.tool,
+                "status": done.status.value,
+                "duration_ms": done.duration_ms,
+                "detail": (done.error or {}).get("message") or done.reason,
+            }
+        )
     console.print(step_table(rows))
     if record.outputs:
         console.print("outputs:")

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypedDict
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.observability.redaction import redact_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -92,10 +92,11 @@ def check_database(url: str | None = None, timeout_s: float | None = None) -> Ch
     return run_check("database", lambda: _probe_database(url), timeout_s or _timeout())
 
 
-def _probe_checkpointer(timeout_s: float) -> str:
+def _probe_checkpointer(timeout_s: float, settings: Settings | None = None) -> str:
     from app.engine.checkpoints import is_postgres, open_checkpointer, postgres_conninfo
 
-    url = get_settings().resolved_database_url
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
     if is_postgres(url):
         # A pool would keep retrying in the background after the deadline; one bounded
         # connection that finds the checkpoint table is the cheap equivalent.
@@ -109,16 +110,18 @@ def _probe_checkpointer(timeout_s: float) -> str:
         return "AsyncPostgresSaver"
 
     async def probe() -> str:
-        async with open_checkpointer() as saver:
+        async with open_checkpointer(settings) as saver:
             return type(saver).__name__
 
     return asyncio.run(probe())
 
 
-def check_checkpointer(timeout_s: float | None = None) -> CheckResult:
+def check_checkpointer(
+    timeout_s: float | None = None, settings: Settings | None = None
+) -> CheckResult:
     """The LangGraph checkpointer opens (tables exist or can be created) and closes."""
     timeout = timeout_s or _timeout()
-    return run_check("checkpointer", lambda: _probe_checkpointer(timeout), timeout)
+    return run_check("checkpointer", lambda: _probe_checkpointer(timeout, settings), timeout)
 
 
 def _probe_redis(url: str, timeout_s: float) -> str:
@@ -168,12 +171,27 @@ def check_templates(root: Path | None = None, timeout_s: float | None = None) ->
 
 
 # --- aggregations -----------------------------------------------------------------------------
-def run_checks(timeout_s: float | None = None) -> list[CheckResult]:
-    """Every configured check, run concurrently (total time ≈ the slowest check)."""
+def run_checks(
+    timeout_s: float | None = None, settings: Settings | None = None
+) -> list[CheckResult]:
+    """Every configured check, run concurrently (total time ≈ the slowest check).
+
+    `settings` lets an app built from its own settings (the API's `create_app(settings)`) probe
+    *its* database and Redis rather than the process-wide ones from the environment.
+    """
+    db_url = settings.resolved_database_url if settings is not None else None
+    redis_url = settings.redis_url if settings is not None else None
+    timeout_s = timeout_s or (settings.health_timeout_s if settings is not None else None)
+
+    def redis_check() -> CheckResult | None:
+        if settings is not None and not redis_url:
+            return None  # this app has no Redis, whatever the environment says
+        return check_redis(redis_url, timeout_s=timeout_s)
+
     probes: list[Callable[[], CheckResult | None]] = [
-        lambda: check_database(timeout_s=timeout_s),
-        lambda: check_checkpointer(timeout_s=timeout_s),
-        lambda: check_redis(timeout_s=timeout_s),
+        lambda: check_database(db_url, timeout_s=timeout_s),
+        lambda: check_checkpointer(timeout_s=timeout_s, settings=settings),
+        redis_check,
         lambda: check_templates(timeout_s=timeout_s),
     ]
     results: list[CheckResult | None] = [None] * len(probes)
@@ -189,9 +207,9 @@ def run_checks(timeout_s: float | None = None) -> list[CheckResult]:
     return [r for r in results if r is not None]
 
 
-def readiness(timeout_s: float | None = None) -> dict[str, Any]:
+def readiness(timeout_s: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """``{"ready": bool, "checks": [...]}``: ready only when every check passes."""
-    checks = run_checks(timeout_s)
+    checks = run_checks(timeout_s, settings)
     return {"ready": all(c["ok"] for c in checks), "checks": checks}
 
 
@@ -205,7 +223,7 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | N
     return versions
 
 
-def detailed(timeout_s: float | None = None) -> dict[str, Any]:
+def detailed(timeout_s: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Readiness plus what is running: Flowwright, Python and key package versions, backends.
 
     For operators (admin-only route): URLs are shown with passwords masked.
@@ -213,8 +231,8 @@ def detailed(timeout_s: float | None = None) -> dict[str, Any]:
     from app import __version__
     from app.db.migrate import safe_url
 
-    settings = get_settings()
-    ready = readiness(timeout_s)
+    ready = readiness(timeout_s, settings)
+    settings = settings or get_settings()
     return {
         **ready,
         "version": __version__,
@@ -235,11 +253,15 @@ def _langsmith_enabled() -> bool:
     )
 
 
-async def readiness_async(timeout_s: float | None = None) -> dict[str, Any]:
+async def readiness_async(
+    timeout_s: float | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """`readiness` off the event loop (for async routes)."""
-    return await asyncio.to_thread(readiness, timeout_s)
+    return await asyncio.to_thread(readiness, timeout_s, settings)
 
 
-async def detailed_async(timeout_s: float | None = None) -> dict[str, Any]:
+async def detailed_async(
+    timeout_s: float | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """`detailed` off the event loop (for async routes)."""
-    return await asyncio.to_thread(detailed, timeout_s)
+    return await asyncio.to_thread(detailed, timeout_s, settings)

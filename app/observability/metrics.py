@@ -220,12 +220,37 @@ def _match_template(routes: list[Any], scope: Scope, prefix: str = "") -> str | 
     return None
 
 
+def _fastapi_effective_path(scope: Scope) -> str | None:
+    """The full template FastAPI matched, prefixes of included routers and all.
+
+    Since FastAPI 0.13x, included routers stay nested (``_IncludedRouter``) and
+    ``scope["route"]`` is the route as declared, *without* the prefixes it was included under
+    (``/tools/{name}`` for ``/api/v1/tools/{name}``); the effective route context FastAPI keeps
+    in the scope has the full template. Older FastAPI has no such context: None.
+    """
+    if "fastapi" not in scope:
+        return None
+    try:
+        from fastapi.routing import _get_scope_effective_route_context
+    except ImportError:
+        return None
+    context = _get_scope_effective_route_context(scope)
+    if context is None:
+        return None
+    starlette_route = getattr(context, "starlette_route", None)
+    path = getattr(starlette_route, "path_format", None) or getattr(context, "path_format", None)
+    return str(path) if path else None
+
+
 def route_template(scope: Scope, root_path: str = "") -> str:
     """The matched route's template (``/runs/{run_id}``), or ``<unmatched>``.
 
     FastAPI records the matched route in ``scope["route"]``; plain Starlette does not, so the
     app's routes are matched again (cheap, and only when needed).
     """
+    path = _fastapi_effective_path(scope)
+    if path:
+        return str(scope.get("root_path", ""))[len(root_path) :] + path
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     if path:

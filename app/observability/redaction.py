@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -68,6 +69,13 @@ def is_secret_key(key: Any) -> bool:
     """Whether a mapping key names a secret (case, separators and camelCase do not matter)."""
     if not isinstance(key, str):
         return False
+    return _is_secret_name(key)
+
+
+@lru_cache(maxsize=8192)
+def _is_secret_name(key: str) -> bool:
+    # Cached: the same few keys (status, output, inputs...) recur in every run of a trace, and
+    # splitting and matching each one dominated the cost of storing traces before.
     words = key_words(key)
     if _SECRET_WORDS.intersection(words):
         return True
@@ -80,6 +88,20 @@ def is_secret_key(key: Any) -> bool:
 
 def redact_text(text: str) -> str:
     """Mask secrets that appear inside free text (JWTs, bearer tokens, keys, URL passwords)."""
+    if len(text) <= _CACHED_TEXT_CHARS:
+        return _redact_short(text)
+    return _redact_text(text)
+
+
+_CACHED_TEXT_CHARS = 512  # short strings repeat (ids, statuses, values copied between steps)
+
+
+@lru_cache(maxsize=16384)
+def _redact_short(text: str) -> str:
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
     for pattern, replacement in _VALUE_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

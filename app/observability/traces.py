@@ -8,11 +8,14 @@ be replayed into LangSmith or read by any tool that understands it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.db.models import as_utc
 from app.db.trace_models import TraceRun
@@ -74,16 +77,28 @@ def _duration_ms(start: datetime | None, end: datetime | None) -> float | None:
     return round((as_utc(end) - as_utc(start)).total_seconds() * 1000, 3)  # type: ignore[operator]
 
 
-def _session() -> Any:
-    from app.db.base import session_scope
-    from app.db.migrate import ensure_schema
+@contextmanager
+def _session(url: str | None = None) -> Iterator[Session]:
+    """A session on `url` (default: the configured state database), schema ensured.
 
-    ensure_schema()
-    return session_scope()
+    An explicit URL lets the API read the database of *its* settings, which need not be the
+    process-wide one (tests and multi-tenant deployments build apps from their own settings).
+    """
+    from app.db.base import engine_for
+    from app.db.migrate import ensure_schema, resolve_url
+
+    url = resolve_url(url)
+    ensure_schema(url)
+    with Session(engine_for(url)) as session:
+        yield session
 
 
 def list_traces(
-    limit: int = 20, job_id: str | None = None, run_id: str | None = None, offset: int = 0
+    limit: int = 20,
+    job_id: str | None = None,
+    run_id: str | None = None,
+    offset: int = 0,
+    url: str | None = None,
 ) -> list[TraceSummary]:
     """Traces newest first, optionally only those of a generator job or a workflow run."""
     query = select(TraceRun).where(TraceRun.parent_run_id.is_(None))
@@ -92,7 +107,7 @@ def list_traces(
     if run_id is not None:
         query = query.where(TraceRun.workflow_run_id == run_id)
     query = query.order_by(TraceRun.start_time.desc()).limit(limit).offset(offset)
-    with _session() as session:
+    with _session(url) as session:
         roots = list(session.scalars(query))
         counts: dict[str, int] = {}
         if roots:
@@ -121,8 +136,8 @@ def list_traces(
     ]
 
 
-def _rows(trace_id: str) -> list[TraceRun]:
-    with _session() as session:
+def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
+    with _session(url) as session:
         rows = list(
             session.scalars(
                 select(TraceRun)
@@ -143,7 +158,7 @@ def _rows(trace_id: str) -> list[TraceRun]:
                     )
                 )
                 if len(matches) == 1:
-                    return _rows(matches[0])
+                    return _rows(matches[0], url)
     if not rows:
         raise TraceNotFoundError(
             f"no trace {trace_id}", hint="List stored traces with `flowwright traces list`."
@@ -169,9 +184,9 @@ def _node(row: TraceRun) -> TraceNode:
     )
 
 
-def get_trace(trace_id: str) -> TraceTree:
+def get_trace(trace_id: str, url: str | None = None) -> TraceTree:
     """The trace as a tree (children in start order); raises TRACE_NOT_FOUND when unknown."""
-    rows = _rows(trace_id)
+    rows = _rows(trace_id, url)
     nodes = {row.id: _node(row) for row in rows}
     root = next((nodes[r.id] for r in rows if r.parent_run_id is None), nodes[rows[0].id])
     for row in rows:  # dotted order: parents come before their children
@@ -190,7 +205,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_trace(trace_id: str) -> list[dict[str, Any]]:
+def export_trace(trace_id: str, url: str | None = None) -> list[dict[str, Any]]:
     """Every run of a trace in LangSmith's run format, parents before children."""
     return [
         {
@@ -208,5 +223,5 @@ def export_trace(trace_id: str) -> list[dict[str, Any]]:
             "extra": {"metadata": row.run_metadata or {}},
             "tags": row.tags or [],
         }
-        for row in _rows(trace_id)
+        for row in _rows(trace_id, url)
     ]

@@ -9,6 +9,12 @@
   Tracing itself is switched on by LangSmith's standard ``LANGSMITH_TRACING=true``.
 * `LocalTraceStore` is a LangChain tracer that always works, with no account: when a trace's
   root run ends, the whole tree is written in one transaction (no commit per event).
+
+Nesting: a traced invocation inside another (the generator's tool_runner node runs a workflow
+through the engine, which traces its runs) is one trace, not two. `tracing_config` finds the
+handlers the enclosing run passes down and does not add a second store or metrics handler
+(two stores would write the same run ids twice; two metrics handlers would count LLM calls
+twice); a `TraceLink` stands in for the store and reports the enclosing trace's id.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from app.config import get_settings
-from app.observability.redaction import redact
+from app.observability.redaction import REDACTED, is_secret_key, redact, redact_text
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +97,14 @@ def tracing_config(
     {...}}`` (this function never sets ``configurable``).
     """
     from app import __version__
+    from app.observability.callbacks import MetricsCallbackHandler
 
     handlers: list[BaseCallbackHandler] = list(callbacks)
+    inherited = inherited_handlers()
     if local if local is not None else local_traces_enabled():
-        handlers.append(LocalTraceStore())
-    if metrics:
-        from app.observability.callbacks import MetricsCallbackHandler
-
+        enclosing = next((h for h in inherited if isinstance(h, LocalTraceStore)), None)
+        handlers.append(TraceLink(enclosing) if enclosing is not None else LocalTraceStore())
+    if metrics and not any(isinstance(h, MetricsCallbackHandler) for h in inherited):
         handlers.append(MetricsCallbackHandler())
     meta: dict[str, Any] = {"flowwright_kind": kind, "flowwright_version": __version__}
     if job_id is not None:
@@ -115,7 +122,83 @@ def tracing_config(
     return config
 
 
+def inherited_handlers() -> list[BaseCallbackHandler]:
+    """Callback handlers an enclosing run passes to runnables started inside it (if any).
+
+    LangChain keeps the running node's child config in a context variable and merges it into
+    the config of any runnable invoked from there, handlers included.
+    """
+    from langchain_core.callbacks import BaseCallbackManager
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    parent = var_child_runnable_config.get() or {}
+    callbacks = parent.get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        return list(callbacks.handlers)
+    return list(callbacks or [])
+
+
+class TraceLink(BaseCallbackHandler):
+    """Stands in for a `LocalTraceStore` in a run nested inside an already-stored trace.
+
+    The enclosing store writes the nested runs as part of its tree; this handler only learns
+    which trace that is, from the enclosing store's index, when its first run starts (the
+    enclosing store, an inherited handler, has already seen that start). `trace_ids` has the
+    same meaning as on the store, so callers link a run to its trace the same way.
+    """
+
+    run_inline = True
+    raise_error = False
+
+    def __init__(self, store: LocalTraceStore) -> None:
+        self.store = store
+        self.trace_ids: list[str] = []
+
+    def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **_: Any
+    ) -> None:
+        if self.trace_ids:
+            return
+        found = self.store.order_map.get(run_id)
+        if found is not None:
+            self.trace_ids.append(str(found[0]))
+
+
 # --- local trace store ------------------------------------------------------------------------
+def _clean(value: Any, memo: dict[int, Any]) -> Any:
+    """JSON data of `value` with secrets masked: `to_json_value` then `redact`, in one walk.
+
+    Containers are memoised by identity for the lifetime of `memo` (one trace write, while the
+    runs keep every original alive, so ids cannot be reused). Objects other than plain
+    containers and scalars take the exact slow path, so nothing escapes redaction.
+    """
+    from app.db.models import to_json_value
+
+    if value is None or isinstance(value, bool | int | float):
+        return to_json_value(value) if isinstance(value, float) else value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict | list | tuple):
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        memo[key] = "[CYCLE]"  # a reference back into a container being cleaned
+        if isinstance(value, dict):
+            result: Any = {
+                (k if isinstance(k, str) else to_json_value(k)): (
+                    (v if v is None or isinstance(v, bool | int | float) else REDACTED)
+                    if is_secret_key(k)
+                    else _clean(v, memo)
+                )
+                for k, v in value.items()
+            }
+        else:
+            result = [_clean(v, memo) for v in value]
+        memo[key] = result
+        return result
+    return redact(to_json_value(value))
+
+
 def _walk(run: Run) -> Iterator[Run]:
     stack = [run]
     while stack:
@@ -161,17 +244,24 @@ class LocalTraceStore(BaseTracer):
             for item in _walk(run):
                 self.order_map.pop(item.id, None)
 
-    def _payload(self, value: Any) -> Any:
+    def _payload(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
         from app.db.models import capped_json, to_json_value
 
-        data = to_json_value(value)
         if self.redact_payloads:
-            data = redact(data)
+            data = _clean(value, {} if memo is None else memo)
+        else:
+            data = to_json_value(value)
         return capped_json(data)[0]
 
     def rows(self, root: Run) -> list[dict[str, Any]]:
-        """Column values of every run in the tree of `root` (redacted, size-capped JSON)."""
+        """Column values of every run in the tree of `root` (redacted, size-capped JSON).
+
+        One memo per trace: a node's inputs are the whole graph state, so the same containers
+        (earlier steps' results) recur in every later run of the trace; each is converted and
+        redacted once instead of once per run (quadratic in the steps of a long workflow).
+        """
         root_meta = (root.extra or {}).get("metadata") or {}
+        memo: dict[int, Any] = {}
         rows = []
         for run in _walk(root):
             meta = (run.extra or {}).get("metadata") or {}
@@ -192,8 +282,10 @@ class LocalTraceStore(BaseTracer):
                     "end_time": run.end_time,
                     "status": run_status(run),
                     "error": error,
-                    "inputs": self._payload(run.inputs),
-                    "outputs": self._payload(run.outputs) if run.outputs is not None else None,
+                    "inputs": self._payload(run.inputs, memo),
+                    "outputs": (
+                        self._payload(run.outputs, memo) if run.outputs is not None else None
+                    ),
                     "tags": list(run.tags or []) or None,
                     "run_metadata": self._payload(meta) if meta else None,
                     "job_id": str(job_id)[:64] if job_id is not None else None,

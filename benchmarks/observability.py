@@ -1,0 +1,179 @@
+"""Benchmark the cost of observability: tracing and metrics on vs. off, in one run.
+
+Two workloads, each measured with everything on (local trace store + LLM metrics handler via
+`tracing_config`, Prometheus helpers) and everything off (no callbacks, Prometheus helpers
+replaced by no-ops), in alternating rounds after a warm-up so drift hits both sides equally:
+
+* generate: in-process `generate_workflow` (the CLI's service call) without the generated-test
+  run, over a few dev-set requests;
+* workflow: a 100-step chain of a pure tool through `WorkflowRunner` (tracing on/off).
+
+Prints on/off ratios (medians); exits 1 when either exceeds the target (1.10).
+
+    .venv/bin/python benchmarks/observability.py [--data ../shared/eval/builtin_dev.jsonl]
+        [--requests 4] [--rounds 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET = 1.10
+STEPS = 100
+TOOL = "extract_emails"
+TEXT = "Write to ada@example.com about the launch."
+FALLBACK_REQUESTS = [
+    "Validate the email address ada@example.com.",
+    "Extract the email addresses from the text 'Write to ada@example.com or bob@example.org'",
+    "Extract the URLs from the text 'see https://example.com and https://example.org'",
+    "Analyze the sentiment of the text 'I love this product'",
+]
+
+# (module, attribute) of every Prometheus helper the agents and the engine call.
+METRIC_HOOKS = (
+    ("agents.nodes.common", "observe_node"),
+    ("agents.nodes.validator", "observe_plan"),
+    ("agents.nodes.validator", "observe_repair"),
+    ("agents.nodes.generator", "observe_artifacts"),
+    ("app.engine.runner", "observe_run"),
+    ("app.engine.runner", "observe_step"),
+)
+
+
+@contextlib.contextmanager
+def observability(on: bool) -> Iterator[None]:
+    """Everything on (the defaults) or off: no local traces, no metric recording."""
+    import importlib
+
+    from app.config import get_settings
+
+    saved = []
+    os.environ["FLOWWRIGHT_TRACE_LOCAL"] = "true" if on else "false"
+    get_settings.cache_clear()
+    if not on:
+        for module, name in METRIC_HOOKS:
+            mod = importlib.import_module(module)
+            if hasattr(mod, name):
+                saved.append((mod, name, getattr(mod, name)))
+                setattr(mod, name, lambda *a, **k: None)
+    try:
+        yield
+    finally:
+        for mod, name, original in saved:
+            setattr(mod, name, original)
+        os.environ.pop("FLOWWRIGHT_TRACE_LOCAL", None)
+        get_settings.cache_clear()
+
+
+def compare(run: Callable[[bool], None], rounds: int) -> tuple[float, float]:
+    """Median seconds of `run(on)` for on and off, alternating, after one warm-up of each."""
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    for on in (True, False):
+        with observability(on):
+            run(on)
+    for index in range(rounds):
+        for on in (True, False) if index % 2 == 0 else (False, True):
+            with observability(on):
+                start = time.perf_counter()
+                run(on)
+                samples[on].append(time.perf_counter() - start)
+    return statistics.median(samples[True]), statistics.median(samples[False])
+
+
+def generate_workload(requests: list[str], tmp: Path) -> Callable[[bool], None]:
+    from agents.service import generate_workflow
+
+    counter = iter(range(1_000_000))
+
+    def run(_on: bool) -> None:
+        for request in requests:
+            out = tmp / f"gen-{next(counter)}"
+            generate_workflow(request, out_dir=out, run_tests=False)
+
+    return run
+
+
+def workflow_workload() -> Callable[[bool], None]:
+    from app.engine.runner import WorkflowRunner
+    from app.tools.registry import Catalog
+    from app.workflow.spec import WorkflowSpec
+
+    steps: list[dict[str, Any]] = [
+        {"id": "s0", "tool": TOOL, "params": {"text": "{{ inputs.text }}"}}
+    ]
+    for i in range(1, STEPS):
+        text = "{{ steps.s" + str(i - 1) + ".output[0] }}"
+        steps.append({"id": f"s{i}", "tool": TOOL, "params": {"text": text}})
+    spec = WorkflowSpec.model_validate(
+        {"flowwright": "1", "name": "bench-observability", "inputs": {"text": {"type": "string"}},
+         "steps": steps}
+    )  # fmt: skip
+    catalog = Catalog.builtin()
+    runners = {on: WorkflowRunner(catalog, tracing=on) for on in (True, False)}
+
+    def run(on: bool) -> None:
+        result = asyncio.run(runners[on].run(spec, {"text": TEXT}))
+        assert result.status == "succeeded", result.error
+        if on:
+            assert result.trace_id, "tracing on but no trace recorded"
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared/eval/builtin_dev.jsonl"))
+    parser.add_argument("--requests", type=int, default=4, help="Dev-set requests per round.")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="fw-bench-obs-"))
+    os.environ["FLOWWRIGHT_HOME"] = str(tmp / ".flowwright")
+    os.environ["FLOWWRIGHT_WORKSPACE"] = str(tmp / "workspace")
+    os.environ.pop("FLOWWRIGHT_LLM_MODEL", None)
+    for name in ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2"):
+        os.environ.pop(name, None)  # measure our own overhead, never a network upload
+
+    data = Path(args.data)
+    if data.is_file():
+        records = [json.loads(line) for line in data.read_text().splitlines() if line]
+        requests = [r["user_request"] for r in records[: args.requests]]
+    else:
+        requests = FALLBACK_REQUESTS[: args.requests]
+
+    gen_on, gen_off = compare(generate_workload(requests, tmp), args.rounds)
+    wf_on, wf_off = compare(workflow_workload(), max(args.rounds, 7))
+    report = {
+        "generate": {"requests": len(requests), "on_s": round(gen_on, 4),
+                     "off_s": round(gen_off, 4), "ratio": round(gen_on / gen_off, 3)},
+        "workflow_100_steps": {"on_s": round(wf_on, 4), "off_s": round(wf_off, 4),
+                               "ratio": round(wf_on / wf_off, 3)},
+        "target": TARGET,
+    }  # fmt: skip
+    over = [name for name in ("generate", "workflow_100_steps") if report[name]["ratio"] > TARGET]
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for name in ("generate", "workflow_100_steps"):
+            row = report[name]
+            print(f"{name:20s} on {row['on_s']:.4f} s  off {row['off_s']:.4f} s  "
+                  f"ratio {row['ratio']:.3f}  (target ≤ {TARGET})")  # fmt: skip
+        print("over target: " + ", ".join(over) if over else "within target")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
