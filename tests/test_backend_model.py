@@ -337,3 +337,22 @@ def test_generate_backend_command_is_wireable(tmp_path: Path) -> None:
     assert json.loads(result.output)["package"] == "blog_api" and (out / "blog_api").is_dir()
     result = runner.invoke(host, ["generate-backend-command", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
+
+
+def test_missing_model_file_is_model_read(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["model", "validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "MODEL_READ" in result.stdout + result.stderr
+
+
+def test_every_model_code_is_documented() -> None:
+    import re
+
+    codes = {
+        code
+        for path in (ROOT / "app" / "backend").glob("*.py")
+        for code in re.findall(r"[\"'](MODEL_[A-Z_]+)[\"']", path.read_text(encoding="utf-8"))
+    }
+    assert {"MODEL_READ", "MODEL_PARSE", "MODEL_NOT_MAPPING"} <= codes
+    docs = (ROOT / "docs" / "backend.md").read_text(encoding="utf-8")
+    assert sorted(c for c in codes if f"`{c}`" not in docs) == []

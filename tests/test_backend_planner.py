@@ -137,3 +137,53 @@ def test_foreign_keys_closing_a_cycle_become_nullable() -> None:
 
 def test_project_name_comes_from_the_request() -> None:
     assert plan_model("a blog where users write posts")["name"] == "blog_api"
+
+
+def _shape(request_text: str) -> tuple[set[str], set[tuple[str, str, str, str]]]:
+    report = validate_data(plan_model(request_text))
+    assert report.ok, [(d.path, d.message) for d in report.diagnostics]
+    entities = {e.name for e in report.model.entities}
+    relations = {
+        (e.name, r.name, str(r.kind), r.target) for e in report.model.entities for r in e.relations
+    }
+    return entities, relations
+
+
+@pytest.mark.parametrize("sep", [", ", "; ", ". ", ", and "])
+def test_clauses_separated_by_commas_semicolons_or_stops_plan_alike(sep: str) -> None:
+    clauses = ["users write posts", "readers comment on posts", "posts have tags"]
+    assert _shape(sep.join(clauses)) == _shape(". ".join(clauses))
+    entities, relations = _shape(sep.join(clauses))
+    assert entities == {"User", "Post", "Comment", "Tag"}
+    assert ("Comment", "post", "many_to_one", "Post") in relations
+    assert ("Post", "tags", "many_to_many", "Tag") in relations
+
+
+@pytest.mark.parametrize(
+    ("request_text", "entity", "fields"),
+    [
+        ("products with name, price, and stock, customers place orders", "Product",
+         ["name", "price", "stock"]),
+        ("products with name, price and stock; customers place orders", "Product",
+         ["name", "price", "stock"]),
+        ("books (title, isbn, published_on), members borrow books", "Book",
+         ["title", "isbn", "published_on"]),
+        ("patients with name, date of birth and phone, doctors see patients", "Patient",
+         ["name", "date_of_birth", "phone"]),
+    ],
+)  # fmt: skip
+def test_comma_lists_of_fields_stay_together(
+    request_text: str, entity: str, fields: list[str]
+) -> None:
+    data = plan_model(request_text)
+    found = next(e for e in data["entities"] if e["name"] == entity)
+    names = [f["name"] for f in found["fields"]]
+    assert names[1 : 1 + len(fields)] == fields
+    assert validate_data(data).ok
+
+
+def test_comma_lists_of_entities_stay_together() -> None:
+    entities, relations = _shape("users have posts, comments and likes, posts have tags")
+    assert entities == {"User", "Post", "Comment", "Like", "Tag"}
+    assert ("Comment", "user", "many_to_one", "User") in relations
+    assert ("Post", "tags", "many_to_many", "Tag") in relations

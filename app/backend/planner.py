@@ -18,7 +18,7 @@ from app.backend.naming import pascal, plural, singular, snake, word_problem
 MANY = r"(?:many|several|multiple|lots of|a list of|any number of|one or more|zero or more|some)"
 HAVE = r"(?:has|have|can have|may have|contain|contains|hold|holds|include|includes|own|owns)"
 SPLIT = re.compile(
-    r"[.;:!?\n]|,? (?:where|while|whereas|so that|then)\b|, and\b"
+    r"[.;:!?\n]|,? (?:where|while|whereas|so that|then)\b"
     r"|\band\b(?= \w+ (?:" + HAVE.strip("(?:)") + r"|belongs?|\w+s?\b))"
 )
 ARTICLES = re.compile(r"\b(?:a|an|the|each|every|its|their|his|her)\b\s*")
@@ -347,12 +347,37 @@ def _is_field(word: str) -> bool:
     }
 
 
+def _starts_clause(segment: str) -> bool:
+    """Does the text after a comma start a clause ("readers comment on posts") rather than
+    continue a list ("price and stock", "a published date", "date of birth")?"""
+    words = ARTICLES.sub("", segment).strip(" ,")
+    words = re.sub(r"^(?:and|or|then|also)\b\s*", "", words)
+    head = re.split(r"\b(?:and|or)\b|&", words)[0].split()
+    if len(head) < 3 or head[0] in STOP or _is_field(head[0]):
+        return False
+    return head[1] not in {"of", "per"}
+
+
+def _comma_clauses(sentence: str) -> list[str]:
+    """Split a sentence at the commas (outside parentheses) that separate clauses."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(sentence):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth <= 0 and _starts_clause(sentence[i + 1 :].split(",")[0]):
+            parts.append(sentence[start:i])
+            start = i + 1
+    parts.append(sentence[start:])
+    return [re.sub(r"^\s*(?:and|then)\b", "", p) for p in parts]
+
+
 def plan_model(request: str) -> dict[str, Any]:
     """A Flowwright model (plain data, validated by the caller) for a plain-English request."""
     text = " " + re.sub(r"\s+", " ", request.lower()).strip() + " "
     plan = _Plan(text)
-    for clause in SPLIT.split(text):
-        _clause(plan, ARTICLES.sub("", clause).strip(" ,"))
+    for sentence in SPLIT.split(text):
+        for clause in _comma_clauses(sentence):
+            _clause(plan, ARTICLES.sub("", clause).strip(" ,"))
     if not plan.entities:
         for word in re.findall(r"[a-z]+s\b", text):
             if word not in STOP and not _is_field(word):

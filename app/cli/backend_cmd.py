@@ -92,6 +92,9 @@ def generate_backend_command(
             "--checks/--no-checks", help="Run ruff, import, alembic and the generated tests."
         ),
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing non-empty --out directory.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
 ) -> None:
     """Generate a FastAPI + SQLAlchemy service from a data model or a plain-English request."""
@@ -111,6 +114,7 @@ def generate_backend_command(
             out,
             run_checks=run_checks,
             postgres_url=os.environ.get("FLOWWRIGHT_BACKEND_POSTGRES_URL"),
+            overwrite=overwrite,
         )
     except RenderError as exc:
         err().print(

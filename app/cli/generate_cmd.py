@@ -12,19 +12,38 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_WAITING = 3
-# Planner and run errors that mean "the input was bad", not "generation broke".
+# Planner and run errors that mean "the input was bad", not "generation broke" (`plan` exits 2
+# for the same request errors).
 BAD_INPUT_CODES = frozenset(
-    {"EMPTY_REQUEST", "REQUEST_TOO_LONG", "PROMPT_INJECTION", "NO_WORDS", "INPUT_INVALID"}
+    {
+        "EMPTY_REQUEST",
+        "REQUEST_TOO_LONG",
+        "PROMPT_INJECTION",
+        "NO_WORDS",
+        "NO_MATCHING_TOOL",
+        "INPUT_INVALID",
+    }
 )
 _CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+_HELP = ("-h", "--help")
+
+
+class _GenerateCommand(TyperCommand):
+    """`generate backend --help` shows the backend command's help, not the workflow one."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args[:1] == ["backend"] and any(a in _HELP for a in args[1:]):
+            ctx.exit(_backend(["--help"], out=None, as_json=False))
+        return super().parse_args(ctx, args)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("generate", context_settings=_CONTEXT)(generate)
+    app.command("generate", context_settings=_CONTEXT, cls=_GenerateCommand)(generate)
     app.command("graph")(graph)
 
 
@@ -32,7 +51,10 @@ def generate(
     ctx: typer.Context,
     request: Annotated[
         list[str] | None,
-        typer.Argument(metavar="REQUEST", help="What the workflow should do (or: backend ...)."),
+        typer.Argument(
+            metavar="REQUEST",
+            help="What the workflow should do (or: backend ..., see `generate backend --help`).",
+        ),
     ] = None,
     out: Annotated[
         str | None, typer.Option("--out", "-o", metavar="DIR", help="Output directory.")
@@ -62,7 +84,10 @@ def generate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Generate a workflow from a plain-English request: spec, LangGraph program, tests, diagram."""
+    """Generate a workflow from a plain-English request: spec, LangGraph program, tests, diagram.
+
+    A FastAPI + SQLAlchemy service instead: flowwright generate backend --help (--model FILE).
+    """
     from app.cli.main import _run
 
     words = list(request or [])
@@ -121,23 +146,70 @@ def parse_inputs(pairs: list[str]) -> dict[str, str]:
     return given
 
 
-def _progress() -> Any:
-    from rich.console import Console
+class _Progress:
+    """Live node progress on stderr: ✓ done, ✗ failed, - nothing to do.
 
-    console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    The artifact-check summary of the validator is held back until the result is known, so its
+    counts come from the real check list (skipped checks are not counted as passed).
+    """
 
-    def show(event: dict[str, Any]) -> None:
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.pending: dict[str, Any] | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
         kind, node, detail = event.get("event"), event.get("node"), event.get("detail")
         if kind == "node_started":
-            console.print(f"[cyan]…[/] {node}")
+            self.console.print(f"[cyan]…[/] {node}")
         elif kind == "node_finished":
-            ms = event.get("duration_ms")
-            console.print(f"[green]✓[/] {node}: {detail or 'done'} [dim]({ms:.0f} ms)[/]")
+            if node == "validator" and str(detail or "").startswith("artifact checks:"):
+                self.pending = event
+                return
+            self._finished(event, str(detail or "done"), _node_mark(str(detail or "")))
         elif kind == "approval_requested":
             steps = ", ".join(s["step"] for s in (detail or {}).get("steps", []))
-            console.print(f"[yellow]?[/] approval needed before the run (side effects: {steps})")
+            self.console.print(
+                f"[yellow]?[/] approval needed before the run (side effects: {steps})"
+            )
 
-    return show
+    def finish(self, checks: list[Any]) -> None:
+        """Print the held-back artifact-check line with the counts of `checks`."""
+        event, self.pending = self.pending, None
+        if event is None:
+            return
+        ran = [c for c in checks if not c.skipped]
+        failed = [c.name for c in ran if not c.ok]
+        detail = f"artifact checks: {len(ran) - len(failed)}/{len(ran)} passed"
+        if failed:
+            detail += f", failed: {', '.join(failed)}"
+        skipped = [c.name for c in checks if c.skipped]
+        if skipped:
+            detail += f" ({', '.join(skipped)} skipped)"
+        self._finished(event, detail, "[red]✗[/]" if failed or not checks else "[green]✓[/]")
+
+    def _finished(self, event: dict[str, Any], detail: str, mark: str) -> None:
+        ms = event.get("duration_ms") or 0
+        self.console.print(f"{mark} {event.get('node')}: {detail} [dim]({ms:.0f} ms)[/]")
+
+
+def _node_mark(detail: str) -> str:
+    """The mark of a finished node from its detail: failed, nothing done, or done."""
+    import re
+
+    checks = re.match(r"artifact checks: (\d+)/(\d+)", detail)
+    if (
+        detail.startswith("failed")
+        or "no usable plan" in detail
+        or re.match(r"plan: [1-9]", detail)
+        or re.search(r"\brun failed\b", detail)
+        or (checks is not None and checks.group(1) != checks.group(2))
+    ):
+        return "[red]✗[/]"
+    if detail.startswith("nothing to"):
+        return "[dim]-[/]"
+    return "[green]✓[/]"
 
 
 def run_generate(
@@ -145,9 +217,27 @@ def run_generate(
     approve: bool, inputs: list[str], run_tests: bool, resume: str | None, reject: bool,
     as_json: bool,
 ) -> int:  # fmt: skip
+    from app.observability.tracing import configure_langsmith, flush_traces
+
+    configure_langsmith()  # redacting LangSmith client; a no-op unless LANGSMITH_TRACING=true
+    try:
+        return _generate(
+            request, out=out, planner=planner, catalog=catalog, execute=execute,
+            approve=approve, inputs=inputs, run_tests=run_tests, resume=resume, reject=reject,
+            as_json=as_json,
+        )  # fmt: skip
+    finally:
+        flush_traces()  # the process exits next: queued LangSmith runs would be lost
+
+
+def _generate(
+    request: str, *, out: str | None, planner: str, catalog: str | None, execute: bool,
+    approve: bool, inputs: list[str], run_tests: bool, resume: str | None, reject: bool,
+    as_json: bool,
+) -> int:  # fmt: skip
     from agents.service import generate_workflow, resume_job
 
-    on_event = None if as_json else _progress()
+    on_event = None if as_json else _Progress()
     if resume:
         result = resume_job(resume, approved=not reject, on_event=on_event)
     else:
@@ -162,6 +252,8 @@ def run_generate(
             result = resume_job(result.job_id, approved=True, on_event=on_event)
         else:
             result = resume_job(result.job_id, approved=False, on_event=on_event)
+    if on_event is not None:
+        on_event.finish(result.checks)
     _report(result, as_json)
     if result.status == "succeeded":
         return 0
@@ -172,6 +264,8 @@ def run_generate(
 
 
 def _report(result: Any, as_json: bool) -> None:
+    import re
+
     from app.cli.render import err, out, print_json
 
     if as_json:
@@ -189,6 +283,8 @@ def _report(result: Any, as_json: bool) -> None:
     for check in result.checks:
         mark = "[dim]-[/]" if check.skipped else ("[green]✓[/]" if check.ok else "[red]✗[/]")
         console.print(f"  {mark} {check.name} [dim]({check.duration_ms:.0f} ms)[/] {check.detail}")
+    if result.trace_id:
+        console.print(f"[dim]trace: flowwright traces show {result.trace_id}[/]")
     if result.status == "succeeded":
         console.print(f"[green]generated[/] {result.spec.name if result.spec else ''} "
                       f"(job {result.job_id})")  # fmt: skip
@@ -199,7 +295,11 @@ def _report(result: Any, as_json: bool) -> None:
         error = result.error or {}
         errc = err()
         errc.print(f"[red]error[{error.get('code', 'FAILED')}][/]: {error.get('message', '')}")
-        if error.get("hint"):
-            errc.print(f"hint: {error['hint']}")
-        if error.get("closest_tools"):
+        closest = error.get("closest_tools")
+        hint = str(error.get("hint") or "")
+        if closest:  # listed once, on its own line, not also at the end of the hint
+            hint = re.sub(r"\s*Closest tools:.*$", "", hint, flags=re.S | re.I)
+        if hint:
+            errc.print(f"hint: {hint}")
+        if closest:
             errc.print("closest tools: " + ", ".join(error["closest_tools"]))
