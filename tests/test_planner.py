@@ -318,3 +318,102 @@ def test_examples_use_only_records_outside_the_test_split(tmp_path) -> None:
     assert bank.transition("weather_query", "send_sms") == 0.0
     votes = bank.votes("Please book a flight to Paris")
     assert set(votes) == {"flight_search", "book_flight"}
+
+
+# -- conditions written without a comma, unused clauses, declared outputs -------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_text", "check", "path", "row"),
+    [
+        (
+            "validate the email ada@example.com and if it is valid add it to leads.csv",
+            "validate_email",
+            "leads.csv",
+            {"email": "ada@example.com"},
+        ),
+        (
+            "Check the phone number +1 415 555 0100 and if the number is valid add it to "
+            "phones.csv",
+            "validate_phone",
+            "phones.csv",
+            {"number": "+1 415 555 0100"},
+        ),
+    ],
+)
+def test_comma_less_condition_gates_the_write_of_what_was_checked(
+    catalog: Catalog, request_text: str, check: str, path: str, row: dict
+) -> None:
+    result = plan(request_text, catalog)
+    spec = _plan(request_text, catalog)
+    assert not result.notes
+    assert _tools(spec) == [check, "write_csv"]
+    verdict, store = spec.steps
+    assert store.when == f"{{{{ steps.{verdict.id}.output.valid }}}}"
+    assert store.params["path"] == path
+    assert store.params["append"] is True
+    assert store.params["rows"] == [row]
+    assert "rows" not in spec.inputs
+    assert spec.outputs == {
+        "valid": f"{{{{ steps.{verdict.id}.output.valid }}}}",
+        "result": f"{{{{ steps.{store.id}.output }}}}",
+    }
+
+
+def test_comma_less_negated_condition_keeps_its_action(catalog: Catalog) -> None:
+    spec = _plan(
+        "Validate the email ada@example.com and if it is not valid send an email to ops@acme.test",
+        catalog,
+    )
+    assert _tools(spec) == ["validate_email", "send_email"]
+    assert spec.steps[1].when == f"{{{{ not steps.{spec.steps[0].id}.output.valid }}}}"
+    assert spec.steps[1].params["to"] == "ops@acme.test"
+
+
+def test_condition_predicate_that_is_a_verb_is_not_split(catalog: Catalog) -> None:
+    from agents.planner.literals import extract
+    from agents.planner.segment import segment
+
+    text = "if the status is open close the ticket"
+    clauses = segment(text, extract(text))
+    assert [c.text for c in clauses] == ["if the status is open", "close the ticket"]
+    assert [c.condition for c in clauses] == [True, False]
+
+
+def test_a_condition_nothing_can_test_is_reported(catalog: Catalog) -> None:
+    result = plan("Add ada@example.com to leads.csv if it is valid", catalog)
+    assert result.spec is not None
+    assert any("unused clause 'if it is valid'" in note for note in result.notes)
+
+
+def test_a_clause_without_a_verb_is_reported_not_dropped(catalog: Catalog) -> None:
+    result = plan(
+        "Whenever I give you a block of text, find any phone numbers in it for the UK "
+        "and save them in phones.json.",
+        catalog,
+    )
+    assert result.spec is not None
+    assert any("'Whenever I give you a block of text'" in note for note in result.notes)
+
+
+def test_an_action_no_tool_performs_fails_the_plan(catalog: Catalog) -> None:
+    result = plan("Fetch https://example.com, summarize it and tell me a joke about it", catalog)
+    assert result.spec is None
+    assert result.error is not None and result.error.code == "UNPLANNED_ACTION"
+    assert "tell me a joke about it" in result.error.message
+    assert result.error.closest_tools
+
+
+def test_outputs_name_the_final_step(catalog: Catalog) -> None:
+    spec = _plan("Download https://acme.test/about, then summarize it in 4 sentences.", catalog)
+    assert spec.outputs == {"result": f"{{{{ steps.{spec.steps[-1].id}.output }}}}"}
+    single = _plan("Validate the email address ada@example.com.", catalog)
+    assert single.outputs == {"result": f"{{{{ steps.{single.steps[0].id}.output }}}}"}
+
+
+def test_outputs_cover_every_final_branch(catalog: Catalog) -> None:
+    spec = _plan(
+        "Validate the email ada@example.com and validate the phone +1 415 555 0100.", catalog
+    )
+    # The phone check waits for the email check (ordering only): both results are final.
+    assert spec.outputs == {s.id: f"{{{{ steps.{s.id}.output }}}}" for s in spec.steps}

@@ -145,4 +145,9 @@ def flag_value(name: str, schema: dict[str, Any], clause_stems: set[str]) -> boo
     if param_types(schema) != {"boolean"} or schema.get("default") not in (False, None):
         return None
     keys = [w for w in words(name) if len(w) >= 5 and w not in STOPWORDS and w != "check"]
+    keys += [syn for w in keys for syn in _FLAG_SYNONYMS.get(w, ())]
     return True if any(stem(w) in clause_stems for w in keys) else None
+
+
+# Everyday words for a flag's name word: "add it to leads.csv" appends to the file.
+_FLAG_SYNONYMS = {"append": ("add",)}

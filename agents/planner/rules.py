@@ -17,7 +17,7 @@ from agents.planner.graph import ToolGraph, attached
 from agents.planner.literals import Literal, extract
 from agents.planner.result import PlanningError, PlanResult, guard
 from agents.planner.retrieval import index_for, info_of
-from agents.planner.segment import Clause, segment
+from agents.planner.segment import Clause, is_imperative, segment
 from agents.planner.text import identifier, words
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
@@ -28,6 +28,12 @@ CHAIN_CANDIDATES = 8
 VOTE_WEIGHT, TRANSITION_WEIGHT, IMPLIED_VOTES = 0.3, 0.2, 0.5  # optional learned priors
 # A capitalised name after the first word (`... Sofia Coppola`, `... Titanic`).
 _PROPER_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
+def _input_ref(value: Any) -> str | None:
+    """`x` when `value` is exactly `{{ inputs.x }}`."""
+    m = re.fullmatch(r"\{\{\s*inputs\.(\w+)\s*\}\}", value) if isinstance(value, str) else None
+    return m.group(1) if m else None
 
 
 def _whole(text: str) -> Clause:
@@ -62,6 +68,7 @@ class _Planner:
         self.drafts: list[Draft] = []
         self.inputs: dict[str, Any] = {}
         self.notes: list[str] = []
+        self.unused: list[Clause] = []  # clauses the plan could not use (see `_unused`)
         self.typed = any(i.output_schema for i in self.index.infos)
 
     # -- choosing tools ----------------------------------------------------------------------
@@ -122,7 +129,9 @@ class _Planner:
                 continue
             choices = self._choices(clause)
             if choices[0][0].score < build.MIN_SCORE:
-                self.notes.append(f"no tool for {clause.text!r} (best {choices[0][0].tool})")
+                self._unused(clause, f"no tool fits it (best {choices[0][0].tool})")
+                if is_imperative(clause.text, self.index.verbs):
+                    self._unplanned_action(clause)
                 continue
             group += 1
             made = []
@@ -134,6 +143,8 @@ class _Planner:
                 for draft in made:
                     self._gate(draft, pending_condition)
                 pending_condition = None
+        if pending_condition is not None:
+            self._unused(pending_condition, "no step follows it to gate")
         if not self.drafts and not self.typed:
             # Untyped catalogs often answer questions ("Who directed X?") with no action verb:
             # fall back to the best tool for the whole request when it is a fair match.
@@ -155,6 +166,7 @@ class _Planner:
         options = []
         for n, clause in enumerate(self.clauses):
             if clause.condition:
+                self._unused(clause, "conditions need tools with typed outputs")
                 continue
             lits = build.clause_literals(clause, self.literals)
             query = build.clause_query(self.text, clause, self.literals)
@@ -170,6 +182,7 @@ class _Planner:
         group = 0
         for (n, clause, _), tool in zip(options, picks, strict=True):
             if tool is None:
+                self._unused(clause, "no tool fits it")
                 continue
             group += 1
             self._add_step(clause, n, tool, group)
@@ -209,8 +222,7 @@ class _Planner:
         raise PlanningError(
             "no tool in the catalog matches this request",
             code="NO_MATCHING_TOOL",
-            hint="Rephrase with the action you want (e.g. fetch, validate, save), or add a tool. "
-            "Closest tools: " + ", ".join(closest),
+            hint="Rephrase with the action you want (e.g. fetch, validate, save), or add a tool.",
             closest=closest,
         )
 
@@ -265,9 +277,49 @@ class _Planner:
             else list(self.drafts)
         )
         verdict = build.verdict_before(earlier)
-        if verdict is None:
+        if verdict is None or verdict is draft:
+            self._unused(clause, "no earlier step gives a verdict to test")
             return
         draft.when = build.when_expression(clause.text, verdict, clause.negate)
+        self._rows_of_subject(draft, verdict)
+
+    def _unplanned_action(self, clause: Clause) -> None:
+        """An action the user asked for that no tool performs: a plan without it would do less
+        than asked while looking complete, so there is no plan (the error names the clause)."""
+        query = build.clause_query(self.text, clause, self.literals)
+        closest = [m.tool for m in self.index.rank(query)[:5]]
+        raise PlanningError(
+            f"no tool in the catalog does {clause.text!r}",
+            code="UNPLANNED_ACTION",
+            hint="Rephrase that part with the action a tool performs, add a tool for it, or "
+            "leave it out of the request.",
+            closest=closest,
+        )
+
+    def _unused(self, clause: Clause, why: str) -> None:
+        """Say which part of the request the plan leaves out, and why."""
+        self.notes.append(f"unused clause {clause.text!r}: {why}")
+        self.unused.append(clause)
+
+    def _rows_of_subject(self, draft: Draft, verdict: Draft) -> None:
+        """`check X and if it is valid add it to leads.csv`: the gated step stores what was
+        checked, so rows left as a bare workflow input become one row of the verdict's inputs."""
+        if not build.is_verdict(verdict):
+            return
+        subject = {k: v for k, v in verdict.params.items() if k in verdict.info.required_params}
+        if not subject:
+            return
+        for name, value in list(draft.params.items()):
+            schema = draft.info.params.get(name, {})
+            items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+            if build.param_types(schema) != {"array"} or build.param_types(items) != {"object"}:
+                continue
+            ident = _input_ref(value)
+            if ident is None or ident not in self.inputs:
+                continue
+            draft.params[name] = [dict(subject)]
+            if ident not in repr([d.params for d in self.drafts if d is not draft]):
+                del self.inputs[ident]
 
     def _prerequisites(self) -> None:
         """Untyped catalogs: a tool that works "by ID" first needs the search tool of its
@@ -319,6 +371,28 @@ class _Planner:
             sinks = [d.id for d in self.drafts[:i] if d.group == last and not d.source]
             draft.depends_on = sinks or [self.drafts[i - 1].id]
 
+    def _outputs(self) -> dict[str, str]:
+        """What a run shows: the output of each step whose data no other step reads (`result`
+        when there is one; ordering-only `depends_on` does not count as reading) and, for steps
+        gated on a verdict, the verdict's flag or label (`valid`, `label`)."""
+        used = set()
+        for d in self.drafts:
+            text = repr(d.params) + repr(d.when) + repr(d.for_each)
+            used |= {o.id for o in self.drafts if o is not d and f"steps.{o.id}." in text}
+        sinks = [d for d in self.drafts if d.id not in used]
+        outputs: dict[str, str] = {}
+        for d in self.drafts:
+            m = re.match(r"\{\{\s*(?:not\s+)?steps\.(\w+)\.output\.(\w+)", d.when or "")
+            if m:
+                ref = f"steps.{m.group(1)}.output.{m.group(2)}"
+                outputs.setdefault(identifier(m.group(2), "verdict"), "{{ " + ref + " }}")
+        for d in sinks:
+            name = "result" if len(sinks) == 1 else identifier(d.id, "result")
+            if name in outputs:
+                name = identifier(f"{d.id}_result", "result")
+            outputs[name] = f"{{{{ steps.{d.id}.output }}}}"
+        return outputs
+
     def _finish(self) -> PlanResult:
         from app.workflow.validator import validate
 
@@ -339,6 +413,7 @@ class _Planner:
             "description": self.text[:500],
             "inputs": self.inputs,
             "steps": steps,
+            "outputs": self._outputs(),
         }
         spec = WorkflowSpec.model_validate(data)
         diagnostics = validate(spec, self.catalog)

@@ -79,6 +79,17 @@ def is_verb(word: str, verbs: frozenset[str]) -> bool:
     return word in GENERAL_VERBS or word in verbs or stem(word) in verbs
 
 
+def is_imperative(clause_text: str, verbs: frozenset[str] = frozenset()) -> bool:
+    """Whether the clause asks for an action: its first real word is a verb in its base form
+    (`tell me the total`), unlike a condition or a subordinate phrase (`whenever I give you`)."""
+    if CONDITION.match(clause_text.strip()):
+        return False
+    ws = [w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", clause_text)]
+    while ws and ws[0] in _FILLERS:
+        ws = ws[1:]
+    return bool(ws) and (ws[0] in GENERAL_VERBS or ws[0] in verbs)
+
+
 def segment(
     text: str, literals: list[Literal], verbs: frozenset[str] = frozenset()
 ) -> list[Clause]:
@@ -109,9 +120,51 @@ def segment(
                 in_condition = is_cond
         pos, prev_sep = start, ""
         for cut_start, cut_end, sep in [*cuts, (end, end, "")]:
-            _add(clauses, text, masked, pos, cut_start, n, prev_sep)
+            action = _condition_action(masked, pos, cut_start, verbs)
+            if action is not None:  # `if it is valid add it to x.csv`: condition, then action
+                _add(clauses, text, masked, pos, action, n, prev_sep)
+                _add(clauses, text, masked, action, cut_start, n, "")
+            else:
+                _add(clauses, text, masked, pos, cut_start, n, prev_sep)
             pos, prev_sep = cut_end, sep
     return _reorder(clauses)
+
+
+_COPULA_TEXT = """
+is are was were isn't aren't wasn't weren't be has have hasn't haven't equals exceeds
+fails passes succeeds contains matches
+"""
+_COPULA = frozenset(_COPULA_TEXT.split())
+_PREDICATE_LEAD_TEXT = "not a an the than to over under above below more less no"
+_PREDICATE_LEAD = frozenset(_PREDICATE_LEAD_TEXT.split())
+
+
+def _condition_action(masked: str, start: int, end: int, verbs: frozenset[str]) -> int | None:
+    """Where the action starts inside a condition clause written without a comma (`if it is
+    valid add it to leads.csv` → offset of `add`), or None when the clause is only a condition.
+
+    The action begins at the first action verb (in its base form) after the condition's
+    predicate: `if <subject> is <predicate> <verb> ...`; the word right after the copula (and
+    after `not`/`than`...) is always the predicate, so `if the status is open` stays whole."""
+    body = masked[start:end]
+    cond = CONDITION.match(body.lstrip())
+    if not cond:
+        return None
+    offset = start + len(body) - len(body.lstrip()) + cond.end()
+    tokens = list(re.finditer(r"[A-Za-z§][\w'§-]*", masked[offset:end]))
+    names = [t.group(0).lower() for t in tokens]
+    copula = next((i for i, w in enumerate(names) if w in _COPULA), None)
+    first = (copula + 1) if copula is not None else 1  # skip the subject / the copula
+    while first < len(names) and names[first] in _PREDICATE_LEAD:
+        first += 1
+    first += 1  # the predicate itself
+    for i in range(first, len(names)):
+        word = names[i]
+        if "§" in word or word in _FILLERS or names[i - 1] in _PREDICATE_LEAD:
+            continue
+        if word in GENERAL_VERBS or word in verbs:
+            return offset + tokens[i].start()
+    return None
 
 
 def _add(out: list[Clause], text: str, masked: str, start: int, end: int, n: int, sep: str) -> None:

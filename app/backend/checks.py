@@ -55,15 +55,24 @@ def _env(**extra: str) -> dict[str, str]:
 def _run(
     name: str, cmd: list[str], cwd: Path, timeout: float = TIMEOUT_S, **env: str
 ) -> CheckResult:
+    return _run_with_stdout(name, cmd, cwd, timeout, **env)[0]
+
+
+def _run_with_stdout(
+    name: str, cmd: list[str], cwd: Path, timeout: float = TIMEOUT_S, **env: str
+) -> tuple[CheckResult, str]:
+    """The check (its detail: the output's tail) and the complete stdout, for batch parsers."""
     start = time.perf_counter()
     try:
         proc = subprocess.run(
             cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(**env)
         )
     except subprocess.TimeoutExpired:
-        return CheckResult(name, False, time.perf_counter() - start, f"timed out after {timeout}s")
+        elapsed = time.perf_counter() - start
+        return CheckResult(name, False, elapsed, f"timed out after {timeout}s"), ""
     output = (proc.stdout + proc.stderr).strip()
-    return CheckResult(name, proc.returncode == 0, time.perf_counter() - start, output[-4000:])
+    check = CheckResult(name, proc.returncode == 0, time.perf_counter() - start, output[-4000:])
+    return check, proc.stdout
 
 
 def check_ruff(project: Path) -> CheckResult:
@@ -250,7 +259,7 @@ def check_alembic_many(
                 with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
                     for name in databases:
                         conn.execute(f'CREATE DATABASE "{name}"')
-            run = _run(
+            run, stdout = _run_with_stdout(
                 "alembic",
                 [sys.executable, "-B", "-c", _ALEMBIC_BATCH, json.dumps(jobs)],
                 Path(tmp),
@@ -262,7 +271,7 @@ def check_alembic_many(
                     for name in databases:
                         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     seen = set()
-    for line in run.detail.splitlines():
+    for line in stdout.splitlines():  # the whole stdout: `run.detail` is only the output's tail
         if line.startswith('["'):
             project, label, ok, seconds, detail = json.loads(line)
             results[Path(project)].append(CheckResult(label, ok, seconds, detail))

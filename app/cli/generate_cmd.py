@@ -26,6 +26,7 @@ BAD_INPUT_CODES = frozenset(
         "PROMPT_INJECTION",
         "NO_WORDS",
         "NO_MATCHING_TOOL",
+        "UNPLANNED_ACTION",
         "INPUT_INVALID",
     }
 )
@@ -264,7 +265,6 @@ def _generate(
 
 
 def _report(result: Any, as_json: bool) -> None:
-    import re
 
     from app.cli.render import err, out, print_json
 
@@ -297,8 +297,6 @@ def _report(result: Any, as_json: bool) -> None:
         errc.print(f"[red]error[{error.get('code', 'FAILED')}][/]: {error.get('message', '')}")
         closest = error.get("closest_tools")
         hint = str(error.get("hint") or "")
-        if closest:  # listed once, on its own line, not also at the end of the hint
-            hint = re.sub(r"\s*Closest tools:.*$", "", hint, flags=re.S | re.I)
         if hint:
             errc.print(f"hint: {hint}")
         if closest:
