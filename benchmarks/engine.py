@@ -145,7 +145,9 @@ def runners(shape: str, steps: int, catalog: Catalog, durable: bool) -> list[Tim
     config = {"recursion_limit": 10_000}
     raws = [raw_graph(shape, steps, catalog, direct=direct) for direct in (False, True)]
     if durable:
-        engine = WorkflowRunner(catalog)
+        # The engine's own overhead, like the raw graphs: untraced. The cost of tracing (on by
+        # default for `flowwright run`) is measured by benchmarks/observability.py.
+        engine = WorkflowRunner(catalog, tracing=False)
 
         def durable_raw(graph: StateGraph) -> Timed:
             compiled = graph.compile(checkpointer=InMemorySaver())
