@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, selectinload
 
-from app.db.base import engine_for, utcnow
-from app.db.migrate import ensure_schema, resolve_url, unavailable_error
+from app.db.base import utcnow
 from app.db.models import RunRow, StepResultRow, as_utc, capped_json, is_truncated, to_json_value
+from app.db.sessions import state_session as _session
 from app.engine.results import RunResult, RunStatus, StepError, StepResult, StepStatus
 from app.errors import FlowwrightError
 from app.workflow.spec import WorkflowSpec
@@ -124,24 +122,6 @@ def _duration_ms(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round((as_utc(end) - as_utc(start)).total_seconds() * 1000, 3)  # type: ignore[operator]
-
-
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    """A committing session on the (migrated) database; connection failures are DB_UNAVAILABLE."""
-    url = resolve_url(url)
-    ensure_schema(url)
-    try:
-        conn = engine_for(url).connect()
-    except OperationalError as exc:
-        raise unavailable_error(url, exc) from exc
-    with conn, Session(bind=conn, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def record_started(

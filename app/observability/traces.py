@@ -8,16 +8,14 @@ be replayed into LangSmith or read by any tool that understands it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from app.db.models import as_utc
+from app.db.sessions import state_session as _session
 from app.db.trace_models import TraceRun
 from app.errors import FlowwrightError
 
@@ -75,22 +73,6 @@ def _duration_ms(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round((as_utc(end) - as_utc(start)).total_seconds() * 1000, 3)  # type: ignore[operator]
-
-
-@contextmanager
-def _session(url: str | None = None) -> Iterator[Session]:
-    """A session on `url` (default: the configured state database), schema ensured.
-
-    An explicit URL lets the API read the database of *its* settings, which need not be the
-    process-wide one (tests and multi-tenant deployments build apps from their own settings).
-    """
-    from app.db.base import engine_for
-    from app.db.migrate import ensure_schema, resolve_url
-
-    url = resolve_url(url)
-    ensure_schema(url)
-    with Session(engine_for(url)) as session:
-        yield session
 
 
 def list_traces(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,11 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from agents.service import GenerationResult, agenerate_workflow, aresume_job
-from app.db.base import engine_for, utcnow
-from app.db.migrate import ensure_schema
+from app.db.base import utcnow
 from app.db.models import as_utc, to_json_value
+from app.db.sessions import state_session as _session
 from app.db.workflow_models import JobEventRow, JobRow
 from app.errors import FlowwrightError
 from app.tools.registry import Catalog
@@ -74,18 +71,6 @@ class JobEvent(BaseModel):
     kind: str
     node: str | None = None
     data: dict[str, Any]
-
-
-@contextmanager
-def _session(url: str) -> Iterator[Session]:
-    ensure_schema(url)
-    with Session(engine_for(url), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def _job(row: JobRow) -> Job:

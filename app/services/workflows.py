@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,10 +23,10 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.base import engine_for, utcnow
+from app.db.base import utcnow
 from app.db.history import spec_hash
-from app.db.migrate import ensure_schema
 from app.db.models import as_utc
+from app.db.sessions import state_session as _session
 from app.db.workflow_models import IdempotencyKeyRow, WorkflowRow, WorkflowVersionRow
 from app.errors import FlowwrightError
 from app.workflow.spec import WorkflowSpec
@@ -74,18 +72,6 @@ class WorkflowVersion(BaseModel):
 
 class Workflow(WorkflowSummary):
     spec: dict[str, Any] = Field(description="The spec of the latest version (plain data).")
-
-
-@contextmanager
-def _session(url: str) -> Iterator[Session]:
-    ensure_schema(url)
-    with Session(engine_for(url), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def _tag_index(tags: list[str]) -> str:
