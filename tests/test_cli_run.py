@@ -186,3 +186,27 @@ def test_batch_records_per_row_errors_and_resumes(env: dict[str, str], tmp_path:
     assert [(r["row"], r["error"]["code"]) for r in failed] == [(2, "ROW_MALFORMED")]
     again = json.loads(flowwright(env, *args).stdout)
     assert again["skipped_already_done"] == 3 and again["succeeded"] == 0
+
+
+def test_ctrl_c_says_how_to_resume_and_the_run_resumes(env: dict[str, str], tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    spec = write(tmp_path / "crashy.yaml", CRASHY.replace("RELEASE", str(release)))
+    log = tmp_path / "calls.log"
+    env = {**env, "ENGINE_TEST_LOG": str(log)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", spec, "--module", TOOLS],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "started:two" not in (log.read_text() if log.exists() else ""):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    release.touch()  # the interrupted step's thread may finish; the run must still be resumable
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr
+    [run] = json.loads(flowwright(env, "runs", "list", "--json").stdout)
+    assert f"flowwright runs resume {run['id']}" in stderr
+    done = flowwright(env, "runs", "resume", run["id"], "--module", TOOLS, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["outputs"] == {"last": "three"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from app.cli.run_view import live_steps, print_result
 from app.cli.validate_cmd import check_one, print_diagnostics
 from app.errors import FlowwrightError
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_INPUTS_FILE_BYTES = 10_000_000
 
 
@@ -92,12 +94,23 @@ def run_workflow(
     given.update(read_inputs_file(inputs_file) if inputs_file else {})
     given.update(parse_input_pairs(inputs))
 
+    run_id = uuid.uuid4().hex
+
     async def go() -> Any:
         async with run_service(catalog) as service:
             with live_steps(spec, enabled=not as_json) as on_event:
-                return await service.start(spec, given, dry_run=dry_run, on_event=on_event)
+                return await service.start(
+                    spec, given, dry_run=dry_run, on_event=on_event, run_id=run_id
+                )
 
-    result = asyncio.run(go())
+    try:
+        result = asyncio.run(go())
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            f"interrupted: run {run_id} stopped; finished steps are kept. "
+            f"Continue it with `flowwright runs resume {run_id}`.\n"
+        )
+        return EXIT_INTERRUPTED
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
