@@ -23,6 +23,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.artifacts import CheckResult
+from agents.planner.result import check_present_and_short
 from agents.state import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_TEST_TIMEOUT_S,
@@ -37,7 +38,6 @@ from app.tools.registry import Catalog, load_catalog
 from app.workflow.diagnostics import Diagnostic
 from app.workflow.spec import WorkflowSpec
 
-MAX_REQUEST_CHARS = 4000
 EventSink = Callable[[dict[str, Any]], None]
 
 
@@ -76,19 +76,7 @@ class GenerationResult(BaseModel):
 
 def check_request(request: Any) -> str:
     """Refuse requests no planner should see; the planners add their own, finer checks."""
-    if not isinstance(request, str) or not request.strip():
-        raise RequestError(
-            "the request is empty",
-            hint='Describe the workflow, e.g. "Validate ada@example.com and save it to leads.csv".',
-            code="EMPTY_REQUEST",
-        )
-    if len(request) > MAX_REQUEST_CHARS:
-        raise RequestError(
-            f"the request is {len(request):,} characters long (limit {MAX_REQUEST_CHARS:,})",
-            hint="Describe the steps in a few sentences; put data in files or workflow inputs.",
-            code="REQUEST_TOO_LONG",
-        )
-    return request.strip()
+    return check_present_and_short(request, RequestError).strip()
 
 
 def resolve_catalog(catalog: Catalog | str | Path | None) -> tuple[Catalog, str]:

@@ -51,19 +51,29 @@ class PlanningError(FlowwrightError):
         )
 
 
-def guard(request: Any) -> str:
+def check_present_and_short(request: Any, error: type[FlowwrightError] = FlowwrightError) -> str:
+    """The checks every planner front door shares: text, not empty, within MAX_REQUEST_CHARS.
+
+    `error` is the caller's exception class (the service raises RequestError, planners
+    PlanningError), so each caller keeps its own contract.
+    """
     if not isinstance(request, str) or not request.strip():
-        raise PlanningError(
+        raise error(
             "the request is empty",
             code="EMPTY_REQUEST",
             hint='Describe the workflow, e.g. "Validate ada@example.com and save it to leads.csv".',
         )
     if len(request) > MAX_REQUEST_CHARS:
-        raise PlanningError(
+        raise error(
             f"the request is {len(request):,} characters long (limit {MAX_REQUEST_CHARS:,})",
             code="REQUEST_TOO_LONG",
             hint="Describe the steps in a few sentences; put data in files or workflow inputs.",
         )
+    return request
+
+
+def guard(request: Any) -> str:
+    request = check_present_and_short(request, PlanningError)
     if _INJECTION.search(request):
         raise PlanningError(
             "the request contains instructions aimed at the planner itself",

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from slowapi import Limiter
 
 from agents.planner import PlanError, plan
-from agents.service import MAX_REQUEST_CHARS, RequestError, check_request
+from agents.planner.result import MAX_REQUEST_CHARS
+from agents.service import RequestError, check_request
 from app.api.deps import Principal, require_scope
 from app.api.problems import ApiProblem, problem_responses
 from app.api.routes.common import links, resources, strict_query
