@@ -83,20 +83,21 @@ def live_steps(spec: Any, enabled: bool) -> Iterator[Any]:
         yield on_event
 
 
+def step_row(step: Any) -> dict[str, Any]:
+    """A table row for a finished step (a live `StepResult` or a stored history step)."""
+    return {
+        "id": step.id,
+        "tool": step.tool,
+        "status": step.status.value,
+        "duration_ms": step.duration_ms,
+        "detail": (step.error or {}).get("message") or step.reason,
+    }
+
+
 def print_result(result: Any) -> None:
     """The run's steps, outputs and what to do next."""
     console = out()
-    rows = [
-        {
-            "id": s.id,
-            "tool": s.tool,
-            "status": s.status.value,
-            "duration_ms": s.duration_ms,
-            "detail": (s.error or {}).get("message") or s.reason,
-        }
-        for s in result.steps
-    ]
-    console.print(step_table(rows))
+    console.print(step_table([step_row(s) for s in result.steps]))
     style = RUN_STYLE.get(result.status.value, "white")
     label = "dry run" if result.dry_run else "run"
     console.print(f"\n{label} [bold]{result.run_id}[/]: [{style}]{result.status.value}[/]")

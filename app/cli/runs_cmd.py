@@ -14,7 +14,7 @@ from rich.table import Table
 from app.cli.catalogs import cli_catalog
 from app.cli.render import out, print_json
 from app.cli.run_cmd import EXIT_OK, EXIT_RUN_FAILED
-from app.cli.run_view import RUN_STYLE, live_steps, print_result, step_table
+from app.cli.run_view import RUN_STYLE, live_steps, print_result, step_row, step_table
 
 
 def _when(value: Any) -> str:
@@ -81,15 +81,7 @@ def run_show(run_id: str, *, as_json: bool) -> int:
                          "status": "waiting" if waiting else "pending",
                          "detail": "waiting for approval" if waiting else None})  # fmt: skip
             continue
-        rows.append(
-            {
-                "id": done.id,
-                "tool": done.tool,
-                "status": done.status.value,
-                "duration_ms": done.duration_ms,
-                "detail": (done.error or {}).get("message") or done.reason,
-            }
-        )
+        rows.append(step_row(done))
     console.print(step_table(rows))
     if record.outputs:
         console.print("outputs:")
