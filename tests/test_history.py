@@ -19,7 +19,8 @@ from app.config import get_settings
 from app.db import history, migrate
 from app.db.base import engine_for
 from app.db.history import HistoryError
-from app.db.models import TRUNCATED_KEY, RunRow, StepResultRow
+from app.db.models import RunRow, StepResultRow
+from app.db.values import TRUNCATED_KEY
 from app.engine.checkpoints import open_checkpointer
 from app.engine.results import RunResult, RunStatus, StepStatus
 from app.engine.runner import WorkflowRunner

@@ -7,7 +7,7 @@ process) and takes an optional `url` (default: Settings). Functions are synchron
 `prune`, which awaits the checkpointer and runs its database work in a thread.
 
 Stored values are capped: each step output and each run output is kept up to
-`models.MAX_STORED_JSON_BYTES` (1 MB) of JSON; beyond that a marker `{"$truncated": true,
+`values.MAX_STORED_JSON_BYTES` (1 MB) of JSON; beyond that a marker `{"$truncated": true,
 "bytes": n, "preview": "..."}` is stored instead (the full value stays in the checkpoint).
 """
 
@@ -24,8 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
 from app.db.base import utcnow
-from app.db.models import RunRow, StepResultRow, as_utc, capped_json, is_truncated, to_json_value
+from app.db.models import RunRow, StepResultRow
 from app.db.sessions import state_session as _session
+from app.db.values import as_utc, capped_json, is_truncated, to_json_value
 from app.engine.results import RunResult, RunStatus, StepError, StepResult, StepStatus
 from app.errors import FlowwrightError
 from app.workflow.spec import WorkflowSpec

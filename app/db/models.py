@@ -8,11 +8,9 @@ compares the two.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,9 +20,6 @@ from app.db.base import Base, utcnow
 Json = JSON(none_as_null=True)
 
 RUN_ID_LENGTH = 64
-MAX_STORED_JSON_BYTES = 1_000_000
-PREVIEW_CHARS = 2_000
-TRUNCATED_KEY = "$truncated"
 
 
 class RunRow(Base):
@@ -81,34 +76,3 @@ class StepResultRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[RunRow] = relationship(back_populates="steps")
-
-
-# How values are encoded into these columns.
-
-
-def to_json_value(value: Any) -> Any:
-    """Plain JSON data: unknown objects become strings, NaN/inf null (PostgreSQL rejects them)."""
-    return to_jsonable_python(value, fallback=str, inf_nan_mode="null", bytes_mode="base64")
-
-
-def capped_json(value: Any, limit: int = MAX_STORED_JSON_BYTES) -> tuple[Any, bool]:
-    """The value as JSON data, or a truncation marker when its JSON exceeds `limit` bytes."""
-    data = to_json_value(value)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    size = len(text.encode())
-    if size <= limit:
-        return data, False
-    return {TRUNCATED_KEY: True, "bytes": size, "preview": text[:PREVIEW_CHARS]}, True
-
-
-def is_truncated(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(TRUNCATED_KEY) is True
-
-
-def as_utc(value: datetime | float | None) -> datetime | None:
-    """Aware UTC datetimes in and out (SQLite hands back naive ones; steps may report epochs)."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

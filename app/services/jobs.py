@@ -21,8 +21,8 @@ from sqlalchemy import func, select, update
 
 from agents.service import GenerationResult, agenerate_workflow, aresume_job
 from app.db.base import utcnow
-from app.db.models import as_utc, to_json_value
 from app.db.sessions import state_session as _session
+from app.db.values import as_utc, to_json_value
 from app.db.workflow_models import JobEventRow, JobRow
 from app.errors import FlowwrightError
 from app.tools.registry import Catalog

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.history import spec_hash
-from app.db.models import as_utc
 from app.db.sessions import state_session as _session
+from app.db.values import as_utc
 from app.db.workflow_models import IdempotencyKeyRow, WorkflowRow, WorkflowVersionRow
 from app.errors import FlowwrightError
 from app.workflow.spec import WorkflowSpec
