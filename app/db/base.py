@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import get_settings
+from app.db.values import dump_json, load_json
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -39,25 +40,43 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, synchronous: str = "FULL") -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.close()
 
 
+JSON_CODEC = {"json_serializer": dump_json, "json_deserializer": load_json}
+
+
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    """The process-wide engine of a database URL."""
+def engine_for(url: str, *, wait_for_disk: bool = True) -> Engine:
+    """The process-wide engine of a database URL.
+
+    `wait_for_disk=False` gives a second engine whose commits return before the disk flush
+    (SQLite ``synchronous=NORMAL`` in WAL mode, PostgreSQL ``synchronous_commit=off``): for
+    data that may be lost in a power cut but never corrupted, i.e. traces. A commit's fsync
+    costs more than storing a 100-step trace.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_CODEC)
+        pragmas = partial(_sqlite_pragmas, synchronous="FULL" if wait_for_disk else "NORMAL")
+        event.listen(engine, "connect", pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    extra: dict[str, Any] = {}
+    if not wait_for_disk and parsed.get_backend_name() == "postgresql":
+        options = parsed.query.get("options") or ""  # keep the URL's own (e.g. search_path)
+        options = options if isinstance(options, str) else " ".join(options)
+        extra["connect_args"] = {"options": f"{options} -c synchronous_commit=off".strip()}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_CODEC, **extra
+    )
 
 
 def get_engine() -> Engine:
