@@ -1,14 +1,16 @@
 """Benchmark the cost of observability: tracing and metrics on vs. off, in one run.
 
-Two workloads, each measured with everything on (local trace store + LLM metrics handler via
-`tracing_config`, Prometheus helpers) and everything off (no callbacks, Prometheus helpers
+Two workloads, each measured with everything on (local trace store, LLM metrics handler,
+Prometheus helpers) and everything off (no callbacks, Prometheus helpers
 replaced by no-ops), in alternating rounds after a warm-up so drift hits both sides equally:
 
 * generate: in-process `generate_workflow` (the CLI's service call) without the generated-test
   run, over a few dev-set requests;
-* workflow: a 100-step chain of a pure tool through `WorkflowRunner` (tracing on/off).
+* workflow: a 100-step chain of a pure tool through `WorkflowRunner` (tracing on/off; the
+  engine records the trace itself and a background writer stores it).
 
-Prints on/off ratios (medians); exits 1 when either exceeds the target (1.10).
+Prints on/off ratios (medians), both until the call returns and including the trace write;
+exits 1 when either ratio including the write exceeds the target (1.10).
 
     .venv/bin/python benchmarks/observability.py [--data ../shared/eval/builtin_dev.jsonl]
         [--requests 4] [--rounds 5] [--json]
@@ -78,19 +80,37 @@ def observability(on: bool) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-def compare(run: Callable[[bool], None], rounds: int) -> tuple[float, float]:
-    """Median seconds of `run(on)` for on and off, alternating, after one warm-up of each."""
-    samples: dict[bool, list[float]] = {True: [], False: []}
+def compare(run: Callable[[bool], None], rounds: int) -> dict[str, float]:
+    """Medians of `run(on)` for on and off, alternating, after one warm-up of each.
+
+    Traces are stored by a background writer; each round waits for it, so no round pays for
+    another's trace. `on_s` is what the caller waits for (the run returns), `on_total_s` adds
+    the wait for the trace to be stored: the whole cost of tracing, wherever it runs.
+    """
+    from app.observability.trace_writer import flush_trace_writes
+
+    samples: dict[str, list[float]] = {"on": [], "on_total": [], "off": []}
     for on in (True, False):
         with observability(on):
             run(on)
+            flush_trace_writes()
     for index in range(rounds):
         for on in (True, False) if index % 2 == 0 else (False, True):
             with observability(on):
                 start = time.perf_counter()
                 run(on)
-                samples[on].append(time.perf_counter() - start)
-    return statistics.median(samples[True]), statistics.median(samples[False])
+                returned = time.perf_counter()
+                flush_trace_writes()
+                done = time.perf_counter()
+            if on:
+                samples["on"].append(returned - start)
+                samples["on_total"].append(done - start)
+            else:
+                samples["off"].append(done - start)
+    medians = {f"{name}_s": statistics.median(values) for name, values in samples.items()}
+    medians["ratio"] = medians["on_s"] / medians["off_s"]
+    medians["ratio_total"] = medians["on_total_s"] / medians["off_s"]
+    return medians
 
 
 def generate_workload(requests: list[str], tmp: Path) -> Callable[[bool], None]:
@@ -154,23 +174,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         requests = FALLBACK_REQUESTS[: args.requests]
 
-    gen_on, gen_off = compare(generate_workload(requests, tmp), args.rounds)
-    wf_on, wf_off = compare(workflow_workload(), max(args.rounds, 7))
-    report = {
-        "generate": {"requests": len(requests), "on_s": round(gen_on, 4),
-                     "off_s": round(gen_off, 4), "ratio": round(gen_on / gen_off, 3)},
-        "workflow_100_steps": {"on_s": round(wf_on, 4), "off_s": round(wf_off, 4),
-                               "ratio": round(wf_on / wf_off, 3)},
+    report: dict[str, Any] = {
+        "generate": compare(generate_workload(requests, tmp), args.rounds),
+        "workflow_100_steps": compare(workflow_workload(), max(args.rounds, 7)),
         "target": TARGET,
-    }  # fmt: skip
-    over = [name for name in ("generate", "workflow_100_steps") if report[name]["ratio"] > TARGET]
+    }
+    report["generate"]["requests"] = len(requests)
+    names = ("generate", "workflow_100_steps")
+    over = [name for name in names if report[name]["ratio_total"] > TARGET]
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        for name in ("generate", "workflow_100_steps"):
+        for name in names:
             row = report[name]
-            print(f"{name:20s} on {row['on_s']:.4f} s  off {row['off_s']:.4f} s  "
-                  f"ratio {row['ratio']:.3f}  (target ≤ {TARGET})")  # fmt: skip
+            print(f"{name:20s} off {row['off_s']:.4f} s  on {row['on_s']:.4f} s "
+                  f"(ratio {row['ratio']:.3f})  on incl. trace write {row['on_total_s']:.4f} s "
+                  f"(ratio {row['ratio_total']:.3f})  target ≤ {TARGET}")  # fmt: skip
         print("over target: " + ", ".join(over) if over else "within target")
     return 1 if over else 0
 

@@ -115,7 +115,8 @@ def trace_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
     migrate.upgrade(url)
     yield url
-    engine_for(url).dispose()
+    for wait in (True, False):
+        engine_for(url, wait_for_disk=wait).dispose()
     migrate.forget_ensured(url)
     get_settings.cache_clear()
 
@@ -364,7 +365,7 @@ def test_one_write_per_trace_and_redaction_can_be_turned_off(
         if statement.lstrip().upper().startswith(("INSERT", "COMMIT")):
             statements.append(statement.split()[0].upper())
 
-    engine = engine_for(trace_db)
+    engine = engine_for(trace_db, wait_for_disk=False)  # traces skip the commit's fsync
     event.listen(engine, "before_cursor_execute", count)
     try:
         store = LocalTraceStore(redact_payloads=False)

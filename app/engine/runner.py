@@ -21,6 +21,7 @@ from app.engine.inputs import prepare_inputs
 from app.engine.results import RunResult, RunStatus, StepRecord, StepResult, StepStatus
 from app.errors import FlowwrightError
 from app.observability.metrics import observe_run, observe_step
+from app.observability.run_trace import RunTrace, current_trace
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
 
@@ -116,20 +117,33 @@ class WorkflowRunner:
     ) -> RunResult:
         graph = self.compiled(spec)
         config = _config(run_id)
+        name = f"workflow:{spec.name}"
         traced: dict[str, Any] = {}
+        recorder: RunTrace | None = None
         if self.tracing:
-            from app.observability.tracing import tracing_config
+            from app.observability.tracing import inherited_handlers, langsmith_enabled
 
-            traced = tracing_config(run_id=run_id, kind="workflow", name=f"workflow:{spec.name}")
-        async for chunk in graph.astream(
-            payload, {**traced, **config}, stream_mode="updates", durability="sync"
-        ):
-            for event in _events(chunk):
-                _observe_step(spec, event)
-                if on_event is not None:
-                    on_event({"run_id": run_id, **event})
+            if langsmith_enabled() or inherited_handlers():
+                from app.observability.tracing import tracing_config
+
+                traced = tracing_config(run_id=run_id, kind="workflow", name=name)
+            else:
+                recorder = RunTrace(run_id, name, _trace_metadata(run_id))
+        token = current_trace.set(recorder)
+        try:
+            async for chunk in graph.astream(
+                payload, {**traced, **config}, stream_mode="updates", durability="sync"
+            ):
+                for event in _events(chunk):
+                    _observe_step(spec, event)
+                    if recorder is not None and event["event"] == "step_finished":
+                        recorder.step_finished(event["step"], event)
+                    if on_event is not None:
+                        on_event({"run_id": run_id, **event})
+        finally:
+            current_trace.reset(token)
         result = build_result(spec, run_id, await graph.aget_state(config))
-        result.trace_id = _trace_id(traced)
+        result.trace_id = _store(recorder, result) if recorder is not None else _trace_id(traced)
         if result.status not in (RunStatus.RUNNING, RunStatus.WAITING_APPROVAL):
             observe_run(result.status.value)
         return result
@@ -143,6 +157,31 @@ def tracing_enabled() -> bool:
 
     langsmith = os.environ.get("LANGSMITH_TRACING", "").lower() in {"1", "true", "yes"}
     return get_settings().trace_local or langsmith
+
+
+def _trace_metadata(run_id: str) -> dict[str, Any]:
+    from app import __version__
+
+    return {"flowwright_kind": "workflow", "flowwright_version": __version__, "run_id": run_id}
+
+
+def _store(recorder: RunTrace, result: RunResult) -> str:
+    """Hand this segment's trace to the trace writer; the id it will be stored under."""
+    from app.db.migrate import resolve_url
+    from app.observability.run_trace import store_snapshot
+    from app.observability.trace_writer import submit_trace_write
+    from app.observability.tracing import trace_redaction_enabled
+
+    status = {RunStatus.SUCCEEDED: "success", RunStatus.WAITING_APPROVAL: "interrupted",
+              RunStatus.RUNNING: "pending"}.get(result.status, "error")  # fmt: skip
+    error = (result.error or {}).get("message") if status == "error" else None
+    snapshot = recorder.snapshot(
+        inputs=result.inputs, status=status, error=error,
+        outputs={"status": result.status.value, "outputs": result.outputs},
+    )  # fmt: skip
+    redact, url = trace_redaction_enabled(), resolve_url(None)
+    submit_trace_write(lambda: store_snapshot(snapshot, redact=redact, url=url))
+    return recorder.trace_id
 
 
 def _trace_id(traced: dict[str, Any]) -> str | None:

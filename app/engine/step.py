@@ -28,6 +28,7 @@ from app.engine.results import DONE_OK, StepError, StepRecord, StepStatus
 from app.engine.retry import backoff_delay, is_transient
 from app.engine.simulate import sample
 from app.errors import FlowwrightError
+from app.observability.run_trace import ToolAttempt, current_trace
 from app.tools.base import ToolInfo
 from app.workflow import expressions
 from app.workflow.spec import RetryPolicy, StepSpec
@@ -215,6 +216,22 @@ def skip_reason(plan: StepPlan, results: Mapping[str, StepRecord]) -> str | None
 
 
 async def call_tool(plan: StepPlan, params: dict[str, Any]) -> Any:
+    """One attempt, recorded in the run's trace when the engine traces this run."""
+    trace = current_trace.get()
+    if trace is None:
+        return await _call_tool(plan, params)
+    started = time.time()
+    try:
+        output = await _call_tool(plan, params)
+    except Exception as exc:
+        trace.attempt(ToolAttempt(plan.step.id, plan.step.tool, started, time.time(), params,
+                                  error=error_of(exc)["message"]))  # fmt: skip
+        raise
+    trace.attempt(ToolAttempt(plan.step.id, plan.step.tool, started, time.time(), params, output))
+    return output
+
+
+async def _call_tool(plan: StepPlan, params: dict[str, Any]) -> Any:
     """One attempt, bounded by the step's timeout."""
     timeout = plan.step.timeout_s
     try:

@@ -14,10 +14,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from app.db.models import as_utc
 from app.db.sessions import state_session as _session
 from app.db.trace_models import TraceRun
+from app.db.values import as_utc
 from app.errors import FlowwrightError
+from app.observability.trace_writer import flush_trace_writes
 
 
 class TraceNotFoundError(FlowwrightError):
@@ -83,6 +84,7 @@ def list_traces(
     url: str | None = None,
 ) -> list[TraceSummary]:
     """Traces newest first, optionally only those of a generator job or a workflow run."""
+    flush_trace_writes()
     query = select(TraceRun).where(TraceRun.parent_run_id.is_(None))
     if job_id is not None:
         query = query.where(TraceRun.job_id == job_id)
@@ -119,6 +121,7 @@ def list_traces(
 
 
 def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
+    flush_trace_writes()
     with _session(url) as session:
         rows = list(
             session.scalars(
@@ -148,7 +151,13 @@ def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
     return rows
 
 
-def _node(row: TraceRun) -> TraceNode:
+def _inherited(rows: list[TraceRun]) -> tuple[list[str], dict[str, Any]]:
+    """The root's tags and metadata, which runs stored without their own inherit."""
+    root = next((r for r in rows if r.parent_run_id is None), rows[0])
+    return root.tags or [], root.run_metadata or {}
+
+
+def _node(row: TraceRun, inherited: tuple[list[str], dict[str, Any]]) -> TraceNode:
     return TraceNode(
         id=row.id,
         parent_run_id=row.parent_run_id,
@@ -161,15 +170,16 @@ def _node(row: TraceRun) -> TraceNode:
         error=row.error,
         inputs=row.inputs,
         outputs=row.outputs,
-        tags=row.tags or [],
-        metadata=row.run_metadata or {},
+        tags=row.tags if row.tags is not None else inherited[0],
+        metadata=row.run_metadata if row.run_metadata is not None else inherited[1],
     )
 
 
 def get_trace(trace_id: str, url: str | None = None) -> TraceTree:
     """The trace as a tree (children in start order); raises TRACE_NOT_FOUND when unknown."""
     rows = _rows(trace_id, url)
-    nodes = {row.id: _node(row) for row in rows}
+    inherited = _inherited(rows)
+    nodes = {row.id: _node(row, inherited) for row in rows}
     root = next((nodes[r.id] for r in rows if r.parent_run_id is None), nodes[rows[0].id])
     for row in rows:  # dotted order: parents come before their children
         node = nodes[row.id]
@@ -189,6 +199,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def export_trace(trace_id: str, url: str | None = None) -> list[dict[str, Any]]:
     """Every run of a trace in LangSmith's run format, parents before children."""
+    rows = _rows(trace_id, url)
+    tags, metadata = _inherited(rows)
     return [
         {
             "id": row.id,
@@ -202,8 +214,8 @@ def export_trace(trace_id: str, url: str | None = None) -> list[dict[str, Any]]:
             "inputs": row.inputs if row.inputs is not None else {},
             "outputs": row.outputs,
             "error": row.error,
-            "extra": {"metadata": row.run_metadata or {}},
-            "tags": row.tags or [],
+            "extra": {"metadata": row.run_metadata if row.run_metadata is not None else metadata},
+            "tags": row.tags if row.tags is not None else tags,
         }
-        for row in _rows(trace_id, url)
+        for row in rows
     ]

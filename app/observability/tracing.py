@@ -29,6 +29,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from app.config import get_settings
+from app.db.values import capped_json, to_json_value
 from app.observability.redaction import REDACTED, is_secret_key, redact, redact_text
 
 log = logging.getLogger(__name__)
@@ -172,8 +173,6 @@ def _clean(value: Any, memo: dict[int, Any]) -> Any:
     runs keep every original alive, so ids cannot be reused). Objects other than plain
     containers and scalars take the exact slow path, so nothing escapes redaction.
     """
-    from app.db.models import to_json_value
-
     if value is None or isinstance(value, bool | int | float):
         return to_json_value(value) if isinstance(value, float) else value
     if isinstance(value, str):
@@ -235,33 +234,18 @@ class LocalTraceStore(BaseTracer):
 
     def _persist_run(self, run: Run) -> None:
         try:
-            rows = self.rows(run)
-            self._write(rows)
-            self.trace_ids.append(str(run.trace_id or run.id))
+            if write_trace_rows(self.rows(run), self.url):
+                self.trace_ids.append(str(run.trace_id or run.id))
         except Exception:  # tracing must never fail the run it observes
             log.warning("could not store trace %s", run.id, exc_info=True)
         finally:
             for item in _walk(run):
                 self.order_map.pop(item.id, None)
 
-    def _payload(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        from app.db.models import capped_json, to_json_value
-
-        if self.redact_payloads:
-            data = _clean(value, {} if memo is None else memo)
-        else:
-            data = to_json_value(value)
-        return capped_json(data)[0]
-
     def rows(self, root: Run) -> list[dict[str, Any]]:
-        """Column values of every run in the tree of `root` (redacted, size-capped JSON).
-
-        One memo per trace: a node's inputs are the whole graph state, so the same containers
-        (earlier steps' results) recur in every later run of the trace; each is converted and
-        redacted once instead of once per run (quadratic in the steps of a long workflow).
-        """
+        """Column values of every run in the tree of `root` (one `TracePayload` per trace)."""
         root_meta = (root.extra or {}).get("metadata") or {}
-        memo: dict[int, Any] = {}
+        payload = TracePayload(self.redact_payloads)
         rows = []
         for run in _walk(root):
             meta = (run.extra or {}).get("metadata") or {}
@@ -282,28 +266,51 @@ class LocalTraceStore(BaseTracer):
                     "end_time": run.end_time,
                     "status": run_status(run),
                     "error": error,
-                    "inputs": self._payload(run.inputs, memo),
-                    "outputs": (
-                        self._payload(run.outputs, memo) if run.outputs is not None else None
-                    ),
+                    "inputs": payload(run.inputs),
+                    "outputs": payload(run.outputs) if run.outputs is not None else None,
                     "tags": list(run.tags or []) or None,
-                    "run_metadata": self._payload(meta) if meta else None,
+                    "run_metadata": payload(meta) if meta else None,
                     "job_id": str(job_id)[:64] if job_id is not None else None,
                     "workflow_run_id": str(run_id)[:64] if run_id is not None else None,
                 }
             )
         return rows
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
-        from sqlalchemy.orm import Session
 
-        from app.db.base import engine_for
-        from app.db.migrate import ensure_schema, resolve_url
-        from app.db.trace_models import TraceRun
+class TracePayload:
+    """Turns run inputs/outputs into stored JSON: redacted (unless off) and size-capped.
 
-        url = resolve_url(self.url)
-        ensure_schema(url)
-        with Session(engine_for(url)) as session, session.begin():
+    One instance per trace: a value that recurs across the trace's runs (a node's inputs are
+    the whole graph state, so earlier steps' results recur in every later run) is converted
+    and redacted once, not once per run (quadratic in the steps of a long workflow).
+    """
+
+    def __init__(self, redact_payloads: bool) -> None:
+        self.redact_payloads = redact_payloads
+        self.memo: dict[int, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        data = _clean(value, self.memo) if self.redact_payloads else to_json_value(value)
+        return capped_json(data)[0]
+
+
+def write_trace_rows(rows: list[dict[str, Any]], url: str | None = None) -> bool:
+    """Insert a whole trace in one statement; False (and a warning) when storage fails."""
+    from sqlalchemy.orm import Session
+
+    from app.db.base import engine_for
+    from app.db.migrate import ensure_schema, resolve_url
+    from app.db.trace_models import TraceRun
+
+    try:
+        resolved = resolve_url(url)
+        ensure_schema(resolved)
+        with Session(engine_for(resolved, wait_for_disk=False)) as session, session.begin():
             # Core executemany: one statement for the whole trace (the ORM's bulk insert would
             # split rows into groups by which JSON columns are NULL).
             session.execute(TraceRun.__table__.insert(), rows)
+    except Exception:  # tracing must never fail the run it observes
+        log.warning("could not store trace %s", rows[0]["trace_id"] if rows else "?",
+                    exc_info=True)  # fmt: skip
+        return False
+    return True

@@ -1,0 +1,67 @@
+"""Store finished traces off the caller's path: one daemon thread, a queue, flush on demand.
+
+A workflow run should not wait for its trace to be redacted, serialised and committed (that
+costs about as much as a 100-step run of fast tools). The run hands a JSON snapshot to this
+writer and returns; the trace id is fixed up front, so results can name it at once. Readers in
+the same process (`list_traces`, `get_trace`, the CLI, the API) call `flush_trace_writes` first,
+and the process flushes at exit, so a finished command never leaves its trace unwritten. A
+process killed with SIGKILL loses the traces still queued (at most those of the last moments).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], object]
+
+
+class TraceWriter:
+    """Runs trace-storing jobs in order on one background thread, started on first use."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="flowwright-trace-writer", daemon=True
+                )
+                self._thread.start()
+        self._jobs.put(job)
+
+    def flush(self) -> None:
+        """Block until every job submitted so far has run."""
+        if self._thread is not None:
+            self._jobs.join()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            except Exception:  # a trace must never take the writer (or a run) down
+                log.warning("could not store a trace", exc_info=True)
+            finally:
+                self._jobs.task_done()
+
+
+_writer = TraceWriter()
+atexit.register(_writer.flush)
+
+
+def submit_trace_write(job: Job) -> None:
+    _writer.submit(job)
+
+
+def flush_trace_writes() -> None:
+    """Wait until traces handed to the writer are stored (before reading them back)."""
+    _writer.flush()
