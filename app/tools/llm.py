@@ -75,7 +75,7 @@ def complete(prompt: str, system: str | None = None) -> str:
     messages: list[Any] = [SystemMessage(system)] if system else []
     messages.append(HumanMessage(prompt))
     try:
-        reply = model.invoke(messages)
+        reply = model.invoke(messages, config=_metrics_config())
     except ToolError:
         raise
     except Exception as exc:  # provider SDKs raise their own types; classify by name
@@ -87,6 +87,20 @@ def complete(prompt: str, system: str | None = None) -> str:
         ) from exc
     text = reply.text if hasattr(reply, "text") else str(reply)
     return text.strip()
+
+
+def _metrics_config() -> dict[str, Any]:
+    """Count this call in the LLM metrics when no enclosing traced run passes callbacks.
+
+    Workflow runs call tools without LangChain callbacks (the engine traces them itself), so
+    without this an `llm_complete` step would go uncounted. Inside a generation or a
+    LangSmith-traced run the inherited callbacks (metrics handler included) count it, and
+    explicit callbacks here would replace them, cutting the call out of that trace.
+    """
+    from app.observability.callbacks import MetricsCallbackHandler
+    from app.observability.tracing import inherited_handlers
+
+    return {} if inherited_handlers() else {"callbacks": [MetricsCallbackHandler()]}
 
 
 @flow_tool(
