@@ -63,6 +63,10 @@ def test_generate_stream_download_save_and_run(server: Server) -> None:
         assert {"workflow.yaml", "graph.py"} <= set(done["artifacts"])
         assert "email" in done["spec"]["inputs"]
         assert [c["name"] for c in done["checks"]]
+        # The finished job names its trace, which its owner can read.
+        job_trace = client.get(f"{API}/traces/{done['trace_id']}", headers=auth)
+        assert job_trace.status_code == 200, job_trace.text
+        assert job_trace.json()["job_id"] == job["id"]
         listed = client.get(f"{API}/jobs", headers=auth).json()
         assert listed["total"] == 1 and listed["items"][0]["id"] == job["id"]
 
@@ -107,6 +111,12 @@ def test_generate_stream_download_save_and_run(server: Server) -> None:
         assert result["status"] == "succeeded" and result["dry_run"] is False
         assert result["inputs"] == {"email": "ada@example.com"}
         assert result["steps"][0]["output"]["valid"] is True
+        run_trace = client.get(f"{API}/traces/{result['trace_id']}", headers=auth)
+        assert run_trace.status_code == 200, run_trace.text
+        assert run_trace.json()["run_id"] == run_id
+        assert [c["name"] for c in run_trace.json()["root"]["children"]] == [
+            s["id"] for s in done["spec"]["steps"]
+        ]
         runs = client.get(f"{API}/runs?status=succeeded", headers=auth).json()
         assert runs["total"] == 2 and {r["id"] for r in runs["items"]} == {run_id, dry_run["id"]}
 

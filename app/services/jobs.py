@@ -184,6 +184,7 @@ def save_result(url: str, job_id: str, result: GenerationResult) -> None:
         row.approval_json = to_json_value(result.approval) if result.approval else None
         row.notes_json = list(result.notes)
         row.error_json = to_json_value(result.error) if result.error else None
+        row.trace_id = result.trace_id or row.trace_id  # a resume keeps the first trace if none
         row.finished_at = None if result.status == "waiting_approval" else utcnow()
 
 
