@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -136,3 +140,47 @@ def test_write_is_atomic_and_replaces_existing_files(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(RenderError):
         write_artifacts({"a.txt": "1"}, tmp_path / "file")
+
+
+class SlowHandler(BaseHTTPRequestHandler):
+    """Answers after two seconds and counts the requests it received."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        time.sleep(2)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_graph_program_abandons_a_step_after_its_timeout_and_retries(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = WorkflowSpec.model_validate(
+        {"flowwright": "1", "name": "slow-call",
+         "steps": [{"id": "call", "tool": "http_request", "on_error": "continue",
+                    "timeout_s": 0.3, "retry": {"max_attempts": 2, "backoff_s": 0},
+                    "params": {"url": f"http://127.0.0.1:{server.server_port}/slow"}}]}
+    )  # fmt: skip
+    out = tmp_path / "slow"
+    write_artifacts(render_artifacts(spec, Catalog.builtin(), request="call a slow API"), out)
+    env = {**check_env(out), "FLOWWRIGHT_ALLOW_PRIVATE_NETWORKS": "1",
+           "FLOWWRIGHT_HTTP_TIMEOUT_S": "30"}  # fmt: skip
+    try:
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "graph.py"], cwd=out, env=env, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["steps"] == {"call": "failed"}
+    assert SlowHandler.hits == 2  # the timeout is transient: the retry policy made a 2nd try
+    assert elapsed < 2 * 2, elapsed  # neither attempt waited for the 2 s answer
