@@ -143,13 +143,13 @@ def test_write_is_atomic_and_replaces_existing_files(tmp_path: Path) -> None:
 
 
 class SlowHandler(BaseHTTPRequestHandler):
-    """Answers after two seconds and counts the requests it received."""
+    """Answers after ten seconds and counts the requests it received."""
 
     hits = 0
 
     def do_GET(self) -> None:
         type(self).hits += 1
-        time.sleep(2)
+        time.sleep(10)
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"{}")
@@ -183,4 +183,4 @@ def test_graph_program_abandons_a_step_after_its_timeout_and_retries(tmp_path: P
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["steps"] == {"call": "failed"}
     assert SlowHandler.hits == 2  # the timeout is transient: the retry policy made a 2nd try
-    assert elapsed < 2 * 2, elapsed  # neither attempt waited for the 2 s answer
+    assert elapsed < 10, elapsed  # no attempt waited for the answer (startup included)
