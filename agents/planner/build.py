@@ -272,6 +272,24 @@ def verdict_before(drafts: list[Draft]) -> Draft | None:
     return drafts[-1] if drafts else None
 
 
+_LOOKUPS = {"search", "find", "lookup"}
+# A capitalised name after the first word (`... Sofia Coppola`, `... Titanic`).
+_PROPER_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
+def prerequisite(index: ToolIndex, first: Draft, text: str) -> ToolInfo | None:
+    """The search tool to run before `first` when it needs an entity's ID (or works "for a"
+    named thing) that the request gives by name: REST-style `search → get`. Later steps take
+    the ID from the step before them, so only the first step can need one."""
+    searchers = [i for i in index.infos if set(words(i.name)) & _LOOKUPS]
+    if not searchers or set(words(first.info.name)) & _LOOKUPS:
+        return None
+    needs_id = re.search(r"\bIDs?\b|\bidentifier\b", first.info.description) or (
+        _PROPER_NAME.search(text) and re.search(r"\b(?:for|of) an?\b", first.info.description)
+    )
+    return entity_searcher(index, first, searchers, text) if needs_id else None
+
+
 def entity_searcher(
     index: ToolIndex, draft: Draft, searchers: list[ToolInfo], text: str
 ) -> ToolInfo | None:

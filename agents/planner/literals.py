@@ -40,7 +40,9 @@ _QUOTED = re.compile(r"(?<![A-Za-z0-9])(['\"“‘])(.{1,300}?)(['\"”’])(?![
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FILE = re.compile(
-    r"(?<![\w@/.-])(?:[\w-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:" + "|".join(FILE_EXTENSIONS) + r")\b",
+    r"(?<![\w@/.-])(?:~?/)?(?:[\w-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:"  # `~/`, `/`: absolute paths
+    + "|".join(FILE_EXTENSIONS)
+    + r")\b",
     re.I,
 )
 _DOMAIN = re.compile(r"(?<![\w@/.-])(?:[a-z0-9-]+\.)+[a-z]{2,12}\b(?![\w/@-])")

@@ -27,7 +27,7 @@ _SYNONYM_GROUPS = [
     "remove delete drop erase discard",
     "dedupe duplicate unique deduplicate distinct",
     "check validate verify confirm test valid",
-    "find search look lookup locate discover query seek",
+    "find search look lookup locate discover query seek inquire inquiry",
     "summarize summarise summary digest condense brief",
     "translate translation language",
     "classify categorize categorise label category sort",

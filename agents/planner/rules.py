@@ -25,9 +25,8 @@ from app.workflow.spec import WorkflowSpec
 FALLBACK_SCORE = 0.3
 MAX_GRAPH_DENSITY = 0.5
 CHAIN_CANDIDATES = 8
+CONTEXT_WEIGHT = 0.45  # share of a clause's tool scores taken from it read with the one before
 VOTE_WEIGHT, TRANSITION_WEIGHT, IMPLIED_VOTES = 0.3, 0.2, 0.5  # optional learned priors
-# A capitalised name after the first word (`... Sofia Coppola`, `... Titanic`).
-_PROPER_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+)*")
 
 
 def _input_ref(value: Any) -> str | None:
@@ -173,8 +172,8 @@ class _Planner:
             bonus = build.literal_bonus(self.index, lits, self.text)
             for tool, share in self.votes.items():
                 bonus[tool] = bonus.get(tool, 0.0) + VOTE_WEIGHT * share
-            ranked = self.index.rank(query, bonus)[:CHAIN_CANDIDATES]
-            options.append((n, clause, [(m.tool, m.score) for m in ranked]))
+            ranked = self._in_context(query, bonus, options[-1][1] if options else None)
+            options.append((n, clause, ranked))
         assert self.graph is not None
         bank = self.examples
         prior = (lambda a, b: TRANSITION_WEIGHT * bank.transition(a, b)) if bank else None
@@ -198,6 +197,23 @@ class _Planner:
         self._globals()
         self._order()
         return self._finish()
+
+    def _in_context(
+        self, query: str, bonus: dict[str, float], previous: Clause | None
+    ) -> list[tuple[str, float]]:
+        """The clause's best tools, scored partly as read after the previous clause: a later
+        step often leaves its object implicit ("... a flight, and book a ticket" books a flight
+        ticket), so the previous clause's nouns help tell same-action tools apart."""
+        ranked = self.index.rank(query, bonus)
+        if previous is not None:
+            before = build.clause_query(self.text, previous, self.literals)
+            joint = {m.tool: m.score for m in self.index.rank(f"{before} {query}", bonus)}
+            w = CONTEXT_WEIGHT
+            scored = [(m.tool, (1 - w) * m.score + w * joint[m.tool]) for m in ranked]
+        else:
+            scored = [(m.tool, m.score) for m in ranked]
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        return scored[:CHAIN_CANDIDATES]
 
     def _implied(self) -> None:
         """Tool graph: a lookup step the chain implies (see `chain.implied_step`)."""
@@ -322,27 +338,13 @@ class _Planner:
                 del self.inputs[ident]
 
     def _prerequisites(self) -> None:
-        """Untyped catalogs: a tool that works "by ID" first needs the search tool of its
-        entity (REST-style `search → get`), unless an earlier step already finds one."""
-        searchers = [
-            i for i in self.index.infos if set(words(i.name)) & {"search", "find", "lookup"}
-        ]
-        out: list[Draft] = []
-        for draft in self.drafts:
-            needs_id = re.search(r"\bIDs?\b|\bidentifier\b", draft.info.description) or (
-                _PROPER_NAME.search(self.text)
-                and re.search(r"\b(?:for|of) an?\b", draft.info.description)
-            )
-            own = set(words(draft.info.name))
-            searched = any(set(words(d.info.name)) & {"search", "find", "lookup"} for d in out)
-            if needs_id and not own & {"search", "find", "lookup"} and searchers and not searched:
-                found = build.entity_searcher(self.index, draft, searchers, self.text)
-                if found is not None:
-                    out.append(
-                        Draft(self._new_id(found.name), found, draft.clause, group=draft.group)
-                    )
-            out.append(draft)
-        self.drafts = out
+        """Untyped catalogs: a tool that works "by ID" takes the ID from the step before it; only
+        the first step, with nothing before it, needs the search tool of its entity first."""
+        first = self.drafts[0]
+        found = build.prerequisite(self.index, first, self.text)
+        if found is not None:
+            draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
+            self.drafts.insert(0, draft)
 
     def _globals(self) -> None:
         """Country, timezone and language names apply to every step with a matching param."""

@@ -36,6 +36,7 @@ _SEPARATOR = re.compile(
     r",\s*(?:and\s+|or\s+|but\s+)?(?:then\s+|after that,?\s+|afterwards,?\s+|also\s+|finally,?\s+)?"
     r"|\s+(?:and|or|but)\s+(?:then\s+|after that,?\s+|also\s+|finally\s+)?"
     r"|\s+then\s+|\s+after that,?\s+|\s*;\s*"
+    r"|\s+(?:next|finally|afterwards|subsequently),\s*"
     r"|\s+(?=(?:if|unless|when|only if|in case)\s)"
     r"|\s+(?=after\s+\w+ing\b)",
     re.I,
@@ -99,7 +100,10 @@ def segment(
     for n, sent in enumerate(re.finditer(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$|\n)", masked)):
         start, end = sent.start(), sent.end()
         cuts: list[tuple[int, int, str]] = []
-        in_condition = bool(CONDITION.match(masked[start:end].strip()))
+        question = masked[start:end].rstrip().endswith("?")
+        in_condition = bool(CONDITION.match(masked[start:end].strip())) and not (
+            question and _asks_when(masked[start:end])
+        )
         for m in _SEPARATOR.finditer(masked, start, end):
             word, _ = _next_word(masked, m.end())
             sep = m.group(0).lower()
@@ -167,6 +171,11 @@ def _condition_action(masked: str, start: int, end: int, verbs: frozenset[str]) 
     return None
 
 
+def _asks_when(body: str) -> bool:
+    """`When is/was/does/did ...`: a question about time, not a condition."""
+    return bool(re.match(r"\s*when\s+(?:is|are|was|were|do|does|did|will|can|could)\b", body, re.I))
+
+
 def _add(out: list[Clause], text: str, masked: str, start: int, end: int, n: int, sep: str) -> None:
     raw = masked[start:end]
     lead = len(raw) - len(raw.lstrip(" ,;:.!?"))
@@ -181,6 +190,8 @@ def _add(out: list[Clause], text: str, masked: str, start: int, end: int, n: int
         return
     clause = Clause(text[start:end], start, end, n, sequential=bool(_SEQ.search(sep)))
     cond = CONDITION.match(body)
+    if cond and _asks_when(body) and masked[end:].lstrip().startswith("?"):
+        cond = None  # `When is X released?` asks for a time; it gates nothing
     if cond:
         clause.condition = True
         clause.negate = cond.group(1).lower() in {"unless"}

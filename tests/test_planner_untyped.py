@@ -1,0 +1,101 @@
+"""Rules planner over untyped (name + description) catalogs: ID prerequisites, sequence words,
+time questions, paths and clause context. Small synthetic catalogs, written here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.planner import plan
+from agents.planner.graph import ToolGraph
+from agents.planner.literals import extract
+from agents.planner.segment import segment
+from app.tools.registry import Catalog, tools_from_taskbench
+from app.workflow.spec import WorkflowSpec
+
+WIDGETS = [
+    {"id": "search_widget", "desc": "Search for widgets by name and return their IDs."},
+    {"id": "widget_detail", "desc": "Get the details of a widget by its ID."},
+    {"id": "widget_image", "desc": "Fetch the images of a widget using its ID."},
+    {"id": "popular_widgets", "desc": "Retrieve a list of the currently popular widgets."},
+]
+
+
+def _catalog(tmp_path: Path, nodes: list[dict[str, str]]) -> Catalog:
+    path = tmp_path / "tool_desc.json"
+    path.write_text(json.dumps({"nodes": nodes}))
+    return Catalog(tools_from_taskbench(path))
+
+
+def _tools(spec: WorkflowSpec | None) -> list[str]:
+    assert spec is not None
+    return [s.tool for s in spec.steps]
+
+
+def _links(spec: WorkflowSpec | None) -> set[tuple[str, str]]:
+    assert spec is not None
+    tool = {s.id: s.tool for s in spec.steps}
+    return {(tool[d], s.tool) for s in spec.steps for d in s.depends_on}
+
+
+def test_named_entity_is_searched_before_a_tool_that_needs_its_id(tmp_path) -> None:
+    cat = _catalog(tmp_path, WIDGETS)
+    result = plan("Show details of the widget Foo", cat)
+    assert _tools(result.spec) == ["search_widget", "widget_detail"]
+    assert _links(result.spec) == {("search_widget", "widget_detail")}
+
+
+def test_a_step_fed_by_an_earlier_step_needs_no_search(tmp_path) -> None:
+    """The ID comes from the step before (a list of widgets), not from a search."""
+    cat = _catalog(tmp_path, WIDGETS)
+    graph = ToolGraph.from_links(
+        [
+            ("popular_widgets", "widget_image"),
+            ("search_widget", "widget_image"),
+            ("search_widget", "widget_detail"),
+        ]
+    )
+    result = plan(
+        "Get the currently popular widgets, then fetch the images of the first.", cat, graph
+    )
+    assert _tools(result.spec) == ["popular_widgets", "widget_image"]
+    assert _links(result.spec) == {("popular_widgets", "widget_image")}
+
+
+def test_sequence_word_after_a_quote_starts_a_new_step() -> None:
+    text = "Write the text 'Hello, how are you?' Next, change it to 'Hi' Finally, delete it."
+    clauses = [c.text for c in segment(text, extract(text))]
+    assert clauses == ["Write the text 'Hello, how are you?'", "change it to 'Hi'", "delete it"]
+
+
+def test_when_question_is_not_a_condition() -> None:
+    text = "When is the widget Foo released?"
+    (clause,) = segment(text, extract(text))
+    assert not clause.condition
+    gate = "When the widget is released, notify me."
+    assert segment(gate, extract(gate))[0].condition
+
+
+def test_absolute_path_is_one_file_literal() -> None:
+    text = "Update the file /home/user/docs/report.doc and then delete it."
+    files = [x.value for x in extract(text) if x.kind == "file"]
+    assert files == ["/home/user/docs/report.doc"]
+    assert len(segment(text, extract(text))) == 2
+
+
+def test_clause_borrows_the_object_of_the_previous_clause(tmp_path) -> None:
+    """`book a ticket` after a flight search leans to booking a flight ticket."""
+    from agents.planner.rules import _Planner
+
+    nodes = [
+        {"id": "flight_search", "desc": "Search for flights between two cities"},
+        {"id": "book_flight", "desc": "Book a ticket for a flight"},
+        {"id": "book_ticket", "desc": "Book a ticket for a concert"},
+    ]
+    planner = _Planner("Search for flights to Rome, and book a ticket.", _catalog(tmp_path, nodes))
+    first, second = planner.clauses
+    alone = dict(planner._in_context("book a ticket", {}, None))
+    after = dict(planner._in_context("book a ticket", {}, first))
+    assert second.text == "book a ticket"
+    gap_alone = alone["book_ticket"] - alone["book_flight"]
+    assert after["book_ticket"] - after["book_flight"] < gap_alone - 0.05
