@@ -107,6 +107,21 @@ def choose(index: ToolIndex, query: str, bonus: dict[str, float]) -> list[Match]
     return index.rank(query, bonus)
 
 
+def takes_any(info: ToolInfo, lits: list[Literal]) -> bool:
+    """Whether the tool has a parameter that one of the literals fits."""
+    return any(affinity(x, n, s, "") >= 0.5 for x in lits for n, s in info.params.items())
+
+
+def reachable(index: ToolIndex, match: Match, sources: list[Literal]) -> bool:
+    """Whether the step can get at the file or URL the clause names: it takes one itself, or
+    a reading/fetching step can turn one into what it needs (`source_for`)."""
+    info = info_of(index, match.tool)
+    if takes_any(info, sources):
+        return True
+    probe = Draft("probe", info, 0)
+    return any(source_for(index, probe, x, set()) for x in sources)
+
+
 def fill_literals(draft: Draft, lits: list[Literal], text: str, clause_text: str) -> None:
     """Assign the clause's literals to the step's params, best fits first."""
     params = draft.info.params
@@ -142,7 +157,9 @@ def fill_literals(draft: Draft, lits: list[Literal], text: str, clause_text: str
 def source_for(
     index: ToolIndex, draft: Draft, lit: Literal, earlier_ids: set[str]
 ) -> ToolInfo | None:
-    """A tool that turns `lit` (a file or URL the step cannot take) into what the step needs."""
+    """A tool that turns `lit` (a file or URL the step cannot take) into what the step needs:
+    one that reads files for a file, fetches over the network for a URL (parsing a URL, say,
+    does not get at what it points to)."""
     wanted = [
         param_types(s)
         for n, s in draft.info.params.items()
@@ -154,6 +171,8 @@ def source_for(
     best: tuple[float, str] | None = None
     for info in index.infos:
         if len(info.required_params) != 1 or info.name == draft.info.name:
+            continue
+        if info.side_effect.value != ("network" if lit.kind == "url" else "reads"):
             continue
         (pname,) = info.required_params
         fit = affinity(lit, pname, info.params[pname], "")

@@ -2,8 +2,10 @@
 
 A parameter that no literal fills takes the output of the closest earlier step whose output (or
 one field of it) has the parameter's type; a list feeding a one-value parameter becomes a
-`for_each` over the list. Steps whose output is a verdict (a `valid` flag, a `label`) gate later
-steps instead of feeding them content. What nothing produces becomes a workflow input.
+`for_each` over the list. A parameter that says *where* data is (a file path, a URL) takes only
+a value of the same kind (a `path` field, a `url` field), never content that merely is a string.
+Steps whose output is a verdict (a `valid` flag, a `label`) gate later steps instead of feeding
+them content. What nothing produces becomes a workflow input.
 """
 
 from __future__ import annotations
@@ -12,10 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.planner.params import param_types
+from agents.planner.text import stem, words
 from app.tools.base import ToolInfo
 from app.workflow.analysis import TypedSchema, types_fit
 
 _TEXT_FIELDS = ("text", "content", "body", "message", "summary", "result", "iso", "output")
+LOCATION_KINDS = {
+    "file": frozenset({"path", "file", "filename", "filepath", "directory", "dir", "folder"}),
+    "url": frozenset({"url", "uri", "link", "endpoint", "href", "webhook"}),
+}
+
+
+def location_kind(text: str) -> str | None:
+    """`file` or `url` when a parameter or field name says where data is, else None."""
+    names = {w for word in words(text) for w in (word, stem(word))}
+    return next((kind for kind, marks in LOCATION_KINDS.items() if names & marks), None)
 
 
 @dataclass
@@ -63,6 +76,8 @@ def is_verdict(step: Draft) -> bool:
 def _field_for(out: TypedSchema, name: str, wanted: set[str] | None) -> str | None:
     props = out.resolved().get("properties") or {}
     order = [name, *_TEXT_FIELDS, *props]
+    if (kind := location_kind(name)) is not None:
+        order = [key for key in props if location_kind(key) == kind]
     for key in order:
         child = out.child(props[key]) if key in props else None
         if child is None or not types_fit(child.types(), wanted):
@@ -78,6 +93,7 @@ def bind_from(
     """Fill `name` from the closest fitting earlier step (the oldest unused one when a step takes
     several inputs of one type, e.g. left/right); may turn `step` into a for_each."""
     wanted = param_types(schema)
+    location = location_kind(name)
     taken = {v for v in map(repr, step.params.values())}
     for producer in earlier if oldest else reversed(earlier):
         if any(f"steps.{producer.id}." in t for t in taken):
@@ -91,6 +107,8 @@ def bind_from(
             continue
         ref = f"steps.{producer.id}.output"
         kinds = out.types()
+        if location is not None and kinds != {"object"} and _says_where(producer) != location:
+            continue  # a list or value that is not itself paths or URLs cannot say where
         scalar_wanted = wanted is not None and "array" not in wanted
         if wanted and wanted & {"object"} and not step.per_item:
             scalar_wanted = False
@@ -119,3 +137,12 @@ def bind_from(
             step.params[name] = "{{ " + ref + " | string }}"
             return True
     return False
+
+
+def _says_where(step: Draft) -> str | None:
+    """The location kind a step's whole output holds, from the tool's name and the output's
+    title and description (`extract_urls` gives URLs; `detect_tech_stack` gives names)."""
+    schema = step.info.output_schema or {}
+    return location_kind(
+        f"{step.info.name} {schema.get('title', '')} {schema.get('description', '')}"
+    )

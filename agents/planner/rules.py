@@ -90,18 +90,26 @@ class _Planner:
                 self.index, plain, build.literal_bonus(self.index, others, self.text)
             )[0]
             info = info_of(self.index, alt.tool)
-            takes = any(
-                build.affinity(x, n, s, "") >= 0.5 for x in sources for n, s in info.params.items()
-            )
             if (
                 alt.tool != best.tool
-                and not takes
+                and not build.takes_any(info, sources)
                 and alt.score >= build.MIN_SCORE
                 and build.transforms(info)
             ):
                 probe = Draft("probe", info, 0)
                 if any(build.source_for(self.index, probe, x, set()) for x in sources):
                     best = alt
+            if not build.reachable(self.index, best, sources):
+                # The step could never see the file or URL the clause names: take the best
+                # fair match that can ("Get the JSON from https://..." is a request, not a read).
+                fair = [
+                    m
+                    for m in build.choose(self.index, query, bonus)[1:CHAIN_CANDIDATES]
+                    if m.score >= build.MIN_SCORE
+                ]
+                direct = (m for m in fair if build.takes_any(info_of(self.index, m.tool), sources))
+                sourced = (m for m in fair if build.reachable(self.index, m, sources))
+                best = next(direct, None) or next(sourced, best)
         parts = re.split(r"\s+and\s+(?:the\s+|its\s+|their\s+|a\s+)?", query, maxsplit=1)
         if len(parts) == 2 and len(parts[0].split()) >= 2 and self.typed:
             verb = parts[0].split()[0]
