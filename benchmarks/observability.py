@@ -13,7 +13,7 @@ Prints on/off ratios (medians), both until the call returns and including the tr
 exits 1 when either ratio including the write exceeds the target (1.10).
 
     .venv/bin/python benchmarks/observability.py [--data ../shared/eval/builtin_dev.jsonl]
-        [--requests 4] [--rounds 5] [--json]
+        [--requests 4] [--rounds 11] [--json]
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared/eval/builtin_dev.jsonl"))
     parser.add_argument("--requests", type=int, default=4, help="Dev-set requests per round.")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=11, help="Rounds of generate; the workflow gets 5x as many."
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-obs-"))
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {
         "generate": compare(generate_workload(requests, tmp), args.rounds),
-        "workflow_100_steps": compare(workflow_workload(), max(args.rounds, 7)),
+        "workflow_100_steps": compare(workflow_workload(), 5 * args.rounds),
         "target": TARGET,
     }
     report["generate"]["requests"] = len(requests)

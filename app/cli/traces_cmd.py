@@ -63,8 +63,10 @@ def _label(node: Any) -> str:
     from rich.markup import escape
 
     style = STATUS_STYLE.get(node.status, "white")
+    tool = node.metadata.get("tool")
+    name = f"{node.name} ({tool})" if isinstance(tool, str) and tool != node.name else node.name
     return (
-        f"[bold]{escape(node.name)}[/] [dim]{node.run_type}[/] "
+        f"[bold]{escape(name)}[/] [dim]{node.run_type}[/] "
         f"[{style}]{node.status}[/] {_ms(node.duration_ms)}"
     )
 

@@ -129,15 +129,18 @@ class WorkflowRunner:
                 traced = tracing_config(run_id=run_id, kind="workflow", name=name)
             else:
                 recorder = RunTrace(run_id, name, _trace_metadata(run_id))
+        tools = {step.id: step.tool for step in spec.steps}
         token = current_trace.set(recorder)
         try:
             async for chunk in graph.astream(
                 payload, {**traced, **config}, stream_mode="updates", durability="sync"
             ):
                 for event in _events(chunk):
-                    _observe_step(spec, event)
-                    if recorder is not None and event["event"] == "step_finished":
-                        recorder.step_finished(event["step"], event)
+                    if event["event"] == "step_finished":
+                        tool = tools.get(event["step"], "?")
+                        _observe_step(tool, event)
+                        if recorder is not None:
+                            recorder.step_finished(event["step"], tool, event)
                     if on_event is not None:
                         on_event({"run_id": run_id, **event})
         finally:
@@ -192,14 +195,11 @@ def _trace_id(traced: dict[str, Any]) -> str | None:
     return None
 
 
-def _observe_step(spec: WorkflowSpec, event: dict[str, Any]) -> None:
-    if event.get("event") != "step_finished":
-        return
-    step = spec.step(event["step"])
+def _observe_step(tool: str, event: dict[str, Any]) -> None:
     started, finished = event.get("started_at"), event.get("finished_at")
     seconds = finished - started if started is not None and finished is not None else 0.0
     retries = max((event.get("attempts") or 0) - 1, 0)
-    observe_step(step.tool if step else "?", str(event.get("status")), seconds, retries)
+    observe_step(tool, str(event.get("status")), seconds, retries)
 
 
 def _config(run_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import (
@@ -127,11 +128,19 @@ ALL_METRICS: tuple[MetricWrapperBase, ...] = (
 # --- recording helpers ------------------------------------------------------------------------
 def observe_step(tool: str, status: str, seconds: float | None, retries: int = 0) -> None:
     """A finished workflow step: its tool, final status, run time and extra attempts."""
-    STEPS.labels(tool=tool, status=status).inc()
+    steps, duration = _step_series(tool, status)
+    steps.inc()
     if seconds is not None:
-        STEP_DURATION.labels(tool=tool).observe(max(seconds, 0.0))
+        duration.observe(max(seconds, 0.0))
     if retries > 0:
         STEP_RETRIES.labels(tool=tool).inc(retries)
+
+
+@lru_cache(maxsize=4096)
+def _step_series(tool: str, status: str) -> tuple[Any, Any]:
+    """The labelled series of a (tool, status): `labels()` costs more than the update itself,
+    and a long run updates the same few series once per step."""
+    return STEPS.labels(tool=tool, status=status), STEP_DURATION.labels(tool=tool)
 
 
 def observe_run(status: str) -> None:

@@ -152,7 +152,7 @@ def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
 
 
 def _inherited(rows: list[TraceRun]) -> tuple[list[str], dict[str, Any]]:
-    """The root's tags and metadata, which runs stored without their own inherit."""
+    """The root's tags and metadata: every run inherits them (its own metadata wins)."""
     root = next((r for r in rows if r.parent_run_id is None), rows[0])
     return root.tags or [], root.run_metadata or {}
 
@@ -171,7 +171,7 @@ def _node(row: TraceRun, inherited: tuple[list[str], dict[str, Any]]) -> TraceNo
         inputs=row.inputs,
         outputs=row.outputs,
         tags=row.tags if row.tags is not None else inherited[0],
-        metadata=row.run_metadata if row.run_metadata is not None else inherited[1],
+        metadata={**inherited[1], **(row.run_metadata or {})},
     )
 
 
@@ -214,7 +214,7 @@ def export_trace(trace_id: str, url: str | None = None) -> list[dict[str, Any]]:
             "inputs": row.inputs if row.inputs is not None else {},
             "outputs": row.outputs,
             "error": row.error,
-            "extra": {"metadata": row.run_metadata if row.run_metadata is not None else metadata},
+            "extra": {"metadata": {**metadata, **(row.run_metadata or {})}},
             "tags": row.tags if row.tags is not None else tags,
         }
         for row in rows
