@@ -32,6 +32,7 @@ from app.db import migrate
 from app.db.base import engine_for
 from app.engine.inputs import prepare_inputs
 from app.engine.runner import WorkflowRunner
+from app.observability.trace_writer import flush_trace_writes
 from app.observability.traces import TraceNotFoundError, export_trace, get_trace, list_traces
 from app.observability.tracing import (
     LocalTraceStore,
@@ -370,6 +371,7 @@ def test_one_write_per_trace_and_redaction_can_be_turned_off(
     try:
         store = LocalTraceStore(redact_payloads=False)
         run_traced_workflow("run-plain", store)
+        flush_trace_writes()  # the store hands the rows to the writer thread
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert statements == ["INSERT"], statements  # one executemany for the whole trace
@@ -396,10 +398,17 @@ def test_unknown_trace(trace_db: str) -> None:
     assert list_traces() == []
 
 
-def test_storage_failure_never_breaks_the_run(tmp_path: Path) -> None:
+def test_storage_failure_never_breaks_the_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory", encoding="utf-8")
-    store = LocalTraceStore(url=f"sqlite:///{blocked / 'sub' / 'x.db'}")
+    url = f"sqlite:///{blocked / 'sub' / 'x.db'}"
+    store = LocalTraceStore(url=url)
     state = run_traced_workflow("run-unstored", store)
     assert state["outputs"] == {"label": "hello"}
-    assert store.trace_ids == []
+    with caplog.at_level("WARNING"):
+        flush_trace_writes()
+    assert any("could not store trace" in r.getMessage() for r in caplog.records)
+    with pytest.raises(migrate.DatabaseUnavailableError):  # nothing was stored there
+        get_trace(store.trace_ids[0], url=url)

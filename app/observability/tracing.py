@@ -216,10 +216,11 @@ def run_status(run: Run) -> str:
 class LocalTraceStore(BaseTracer):
     """A LangChain tracer that stores finished traces in the ``trace_runs`` table.
 
-    Runs inline (no thread hop per callback, parents always precede children) and touches the
-    database once per trace, when the root run ends. A storage failure is logged and never
-    breaks the traced run. `trace_ids` lists the traces this instance wrote (newest last), so
-    callers can link a workflow run to its trace.
+    Runs inline (no thread hop per callback, parents always precede children). When the root
+    run ends, the trace's rows are built (redacted copies, so the live run state is never read
+    later) and handed to the trace writer thread, which stores them in one statement. A storage
+    failure is logged and never breaks the traced run. `trace_ids` lists the traces this
+    instance handed over (newest last), so callers can link a job or run to its trace.
     """
 
     run_inline = True
@@ -233,9 +234,13 @@ class LocalTraceStore(BaseTracer):
         self.trace_ids: list[str] = []
 
     def _persist_run(self, run: Run) -> None:
+        from app.db.migrate import resolve_url
+        from app.observability.trace_writer import submit_trace_write
+
         try:
-            if write_trace_rows(self.rows(run), self.url):
-                self.trace_ids.append(str(run.trace_id or run.id))
+            rows, url = self.rows(run), resolve_url(self.url)
+            submit_trace_write(lambda: write_trace_rows(rows, url))
+            self.trace_ids.append(str(run.trace_id or run.id))
         except Exception:  # tracing must never fail the run it observes
             log.warning("could not store trace %s", run.id, exc_info=True)
         finally:
