@@ -7,8 +7,8 @@ params, each attempt's outcome and timing, step records), so it records that dir
 append per tool attempt while the run goes; when the segment ends, a JSON snapshot goes to the
 trace writer thread, which builds the rows and stores them in one statement.
 
-The rows have the same shape the LangChain store writes (root chain → step chain → tool runs),
-so `flowwright traces show|export` and the API read both alike. The runner uses this recorder
+The rows use the same table and run format as the LangChain store (see `trace_rows` for the
+tree), so `flowwright traces show|export` and the API read both alike. The runner uses this recorder
 when LangSmith is off and the run is not nested inside another traced run; otherwise the
 LangChain callbacks keep one trace across LangSmith, the enclosing generation and the store.
 """
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from app.db.values import to_json_value
 from app.observability.tracing import TRACE_TAG, TracePayload, write_trace_rows
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
@@ -65,8 +66,6 @@ class RunTrace:
     ) -> dict[str, Any]:
         """The segment as plain JSON data, copied now: the caller may change the run's result
         objects while the writer thread turns this into rows."""
-        from app.db.values import to_json_value
-
         return to_json_value(
             {
                 "trace_id": self.trace_id, "run_id": self.run_id, "name": self.name,
