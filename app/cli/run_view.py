@@ -121,5 +121,3 @@ def print_result(result: Any) -> None:
             f"`flowwright runs approve {result.run_id}` or "
             f"`flowwright runs reject {result.run_id} --reason ...`"
         )
-    if result.trace_id:
-        console.print(f"[dim]trace: flowwright traces show {result.trace_id}[/]")
