@@ -117,4 +117,4 @@ def test_workflow_run_trace_is_shown_by_the_cli(home: Path) -> None:
     (trace,) = json.loads(listed.stdout)
     shown = cli.invoke(app, ["traces", "show", trace["trace_id"]])
     assert shown.exit_code == 0, shown.output
-    assert "workflow:traced-cli" in shown.stdout and "check" in shown.stdout
+    assert "workflow:traced-cli" in shown.stdout and "check (validate_email)" in shown.stdout
