@@ -99,3 +99,16 @@ def test_clause_borrows_the_object_of_the_previous_clause(tmp_path) -> None:
     assert second.text == "book a ticket"
     gap_alone = alone["book_ticket"] - alone["book_flight"]
     assert after["book_ticket"] - after["book_flight"] < gap_alone - 0.05
+
+
+def test_abbreviation_dots_do_not_end_a_sentence(tmp_path: Path) -> None:
+    text = "Cancel my 7 a.m. alarm and set a new one for 8 a.m. Then call Ada."
+    clauses = [c.text for c in segment(text, extract(text))]
+    assert clauses == ["Cancel my 7 a.m. alarm", "set a new one for 8 a.m", "call Ada"]
+    catalog = _catalog(tmp_path, [
+        {"id": "alarm_cancel", "desc": "Cancel an alarm that is set."},
+        {"id": "alarm_set", "desc": "Set a new alarm for a time."},
+        {"id": "send_sms", "desc": "Send a text message to a phone number."},
+    ])  # fmt: skip
+    result = plan("Cancel my 7 a.m. alarm and set a new one for 8 a.m.", catalog)
+    assert _tools(result.spec) == ["alarm_cancel", "alarm_set"]

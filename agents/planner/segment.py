@@ -91,13 +91,19 @@ def is_imperative(clause_text: str, verbs: frozenset[str] = frozenset()) -> bool
     return bool(ws) and (ws[0] in GENERAL_VERBS or ws[0] in verbs)
 
 
+# A sentence ends at . ! or ? followed by the end, a line break, or a space and a word that
+# does not start in lower case: a dot inside a word (`a.m.`, `e.g.`) or one followed by a
+# lower-case word (`7 a.m. alarm`) is an abbreviation, not a sentence end.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?!\s*$|\n|\s+[^a-z\s]))+(?:[.!?]+|\n|$)")
+
+
 def segment(
     text: str, literals: list[Literal], verbs: frozenset[str] = frozenset()
 ) -> list[Clause]:
     """Ordered clauses of `text`; `verbs` adds the catalog's own action words."""
     masked = mask(text, literals)
     clauses: list[Clause] = []
-    for n, sent in enumerate(re.finditer(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|$|\n)", masked)):
+    for n, sent in enumerate(_SENTENCE.finditer(masked)):
         start, end = sent.start(), sent.end()
         cuts: list[tuple[int, int, str]] = []
         question = masked[start:end].rstrip().endswith("?")
