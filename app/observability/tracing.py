@@ -20,6 +20,7 @@ twice); a `TraceLink` stands in for the store and reports the enclosing trace's 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -217,8 +218,8 @@ class LocalTraceStore(BaseTracer):
     """A LangChain tracer that stores finished traces in the ``trace_runs`` table.
 
     Runs inline (no thread hop per callback, parents always precede children). When the root
-    run ends, the trace's rows are built (redacted copies, so the live run state is never read
-    later) and handed to the trace writer thread, which stores them in one statement. A storage
+    run ends, the finished tree goes to the trace writer thread, which builds the rows
+    (redacted, size-capped copies) and stores them in one statement. A storage
     failure is logged and never breaks the traced run. `trace_ids` lists the traces this
     instance handed over (newest last), so callers can link a job or run to its trace.
     """
@@ -238,8 +239,10 @@ class LocalTraceStore(BaseTracer):
         from app.observability.trace_writer import submit_trace_write
 
         try:
-            rows, url = self.rows(run), resolve_url(self.url)
-            submit_trace_write(lambda: write_trace_rows(rows, url))
+            # The finished tree is handed over whole: LangChain no longer touches it, and the
+            # graph state its inputs refer to is not changed once the run is over.
+            url = resolve_url(self.url)
+            submit_trace_write(lambda: write_trace_rows(self.rows(run), url))
             self.trace_ids.append(str(run.trace_id or run.id))
         except Exception:  # tracing must never fail the run it observes
             log.warning("could not store trace %s", run.id, exc_info=True)
@@ -252,7 +255,9 @@ class LocalTraceStore(BaseTracer):
         root_meta = (root.extra or {}).get("metadata") or {}
         payload = TracePayload(self.redact_payloads)
         rows = []
-        for run in _walk(root):
+        for n, run in enumerate(_walk(root), 1):
+            if n % 8 == 0:
+                time.sleep(0)  # on the writer thread: let a waiting run or request go first
             meta = (run.extra or {}).get("metadata") or {}
             job_id = meta.get("job_id", root_meta.get("job_id"))
             run_id = meta.get("run_id", root_meta.get("run_id"))
