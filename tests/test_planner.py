@@ -417,3 +417,12 @@ def test_outputs_cover_every_final_branch(catalog: Catalog) -> None:
     )
     # The phone check waits for the email check (ordering only): both results are final.
     assert spec.outputs == {s.id: f"{{{{ steps.{s.id}.output }}}}" for s in spec.steps}
+
+
+def test_plural_acronyms_stay_whole_in_words_and_names() -> None:
+    from agents.planner.text import words
+
+    assert words("URLs") == ["urls"] and words("getIDs") == ["get", "ids"]
+    assert words("HTTPServer") == ["http", "server"] and words("sendEmail") == ["send", "email"]
+    result = plan("Extract the URLs from the text 'see https://example.com'", Catalog.builtin())
+    assert result.spec is not None and result.spec.name.startswith("extract-the-urls-from")

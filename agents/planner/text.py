@@ -10,7 +10,9 @@ import re
 from functools import lru_cache
 
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# camelCase and acronym boundaries (`sendEmail`, `HTTPServer`); a plural acronym stays whole
+# (`URLs`, `IDs`, not `UR Ls`).
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s\b)")
 
 _STOPWORDS_TEXT = """
 a an the of to in on at for from by with into onto and or but if then than that this these
