@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from app.db.values import to_json_value
+from app.observability.trace_writer import yield_gil
 from app.observability.tracing import TRACE_TAG, TracePayload, write_trace_rows
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
@@ -117,7 +118,7 @@ def trace_rows(snapshot: dict[str, Any], *, redact: bool) -> list[dict[str, Any]
         by_step.setdefault(attempt.step_id, []).append(attempt)
     for n, (step_id, tool, record) in enumerate(snapshot["steps"], 1):
         if n % YIELD_EVERY == 0:
-            time.sleep(0)  # let a waiting thread (a run, a request) take the GIL first
+            yield_gil()  # on the writer thread: a waiting run or request goes first
         attempts = by_step.pop(step_id, [])
         step_run = next(ids)
         start = record["started_at"]
@@ -164,7 +165,7 @@ def _ids(trace_id: str) -> Iterator[str]:
         yield str(uuid.UUID(int=(base + offset) % (1 << 128)))
 
 
-YIELD_EVERY = 8  # steps between GIL hand-overs while building rows on the writer thread
+YIELD_EVERY = 16  # steps between GIL hand-overs while building rows on the writer thread
 STEP_OUTPUTS = ("status", "output", "reason", "attempts", "item_errors")
 FAILED_STEPS = ("failed", "rejected")
 
