@@ -38,7 +38,9 @@ async def generator_node(
             spec,
             context.catalog,
             request=state.get("request", ""),
-            catalog_file=None if source == "builtin" else source,
+            # A TaskBench catalog is kept by path; built-in and in-process catalogs ("custom":
+            # the API's built-in tools plus entry points) load with `load_catalog()`.
+            catalog_file=None if source in ("builtin", "custom") else source,
         )
         written = await asyncio.to_thread(write_artifacts, files, out_dir)
     except RenderError as exc:

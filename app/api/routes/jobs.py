@@ -138,14 +138,18 @@ def build_jobs_router(limiter: Limiter, settings: ApiSettings) -> APIRouter:
         return EventStreamResponse(stream, headers=SSE_HEADERS)
 
     def _decide(request: Request, job_id: str, principal: Principal, approved: bool) -> JobOut:
+        """Approve or reject a waiting job; approving an interrupted job (the server stopped
+        while it ran) continues it from its checkpoint, re-running the unfinished step."""
         res = resources(request)
         job = owned_job(request, job_id, principal)
-        if not job_store.set_status(res.url, job.id, "running", only_from={"waiting_approval"}):
+        allowed = {"waiting_approval", "interrupted"} if approved else {"waiting_approval"}
+        if not job_store.set_status(res.url, job.id, "running", only_from=allowed):
             raise ApiProblem(
                 409,
                 f"job {job.id} is {job.status}, not waiting for approval",
                 code="JOB_STATE",
-                hint="Only jobs with status waiting_approval can be approved or rejected.",
+                hint="Jobs waiting_approval can be approved or rejected; interrupted jobs "
+                "continue when approved.",
             )
         res.registry.submit(job.id, lambda: res.jobs.resume(job.id, approved))
         return job_out(job_store.get_job(res.url, job.id) or job)
@@ -156,7 +160,10 @@ def build_jobs_router(limiter: Limiter, settings: ApiSettings) -> APIRouter:
         "responses": problem_responses(401, 403, 404, 409, 422, 429),
     }
 
-    @router.post("/{job_id}/approve", **decision, summary="Approve a waiting job; it continues")
+    @router.post(
+        "/{job_id}/approve", **decision,
+        summary="Approve a waiting job, or continue an interrupted one",
+    )  # fmt: skip
     @limiter.limit(writes)
     def approve_job(
         request: Request, response: Response, principal: Generator, job_id: JOB_ID
