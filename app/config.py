@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         2_000_000, ge=1024, description="Largest request body accepted (413 above)."
     )
+    job_lost_after_s: float = Field(
+        60.0,
+        ge=1,
+        description="A queued or running job whose worker has not reported for "
+        "this long is lost (its worker died): it is shown as interrupted (or failed if it never "
+        "started).",
+    )
 
     # --- observability --------------------------------------------------------------------------
     trace_local: bool = Field(True, description="Record traces in the local trace store.")

@@ -64,6 +64,7 @@ class Server:
     url: str
     env: dict[str, str]
     log: Path
+    pid: int  # the server's process (and process group) id
 
     @property
     def database_url(self) -> str:
@@ -104,7 +105,7 @@ def running_server(
             time.sleep(0.1)
         if workers > 1:
             _wait_for_workers(url, workers)
-        yield Server(url, full_env, log)
+        yield Server(url, full_env, log, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -20,7 +20,7 @@ STEP_ORDER = ["planner", "validator", "tool_runner", "generator", "validator"]
 
 
 @contextmanager
-def resource_server(tmp_path: Path) -> Iterator[Server]:
+def resource_server(tmp_path: Path, **env: str) -> Iterator[Server]:
     """A server with its own workspace and generous limits (tests, not rate limits, run here)."""
     limits = "10000/minute"
     with running_server(
@@ -29,6 +29,7 @@ def resource_server(tmp_path: Path) -> Iterator[Server]:
         FLOWWRIGHT_RATE_LIMIT_GENERATION=limits,
         FLOWWRIGHT_RATE_LIMIT_AUTHENTICATED=limits,
         FLOWWRIGHT_RATE_LIMIT_ANONYMOUS=limits,
+        **env,
     ) as server:
         (tmp_path / "workspace").mkdir(exist_ok=True)
         yield server

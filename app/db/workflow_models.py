@@ -3,8 +3,8 @@ and idempotency keys of run requests.
 
 Everything a worker needs to answer about a resource is in these rows (not in process memory), so
 any API worker can serve any request: a job started on one worker is listed, streamed (its events)
-and downloaded by another. Every change here needs a migration (`0004_api_resources` first);
-`tests/test_db_migrations.py` compares the two.
+and downloaded by another. Every change here needs a migration (`0004_api_resources`, then
+`0005_job_heartbeat`); `tests/test_db_migrations.py` compares the two.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set by the worker running the job while it runs; stale means the worker is gone.
+    heartbeat_at: Mapped[datetime | None]
 
 
 class JobEventRow(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 
 from agents.service import GenerationResult, agenerate_workflow, aresume_job
+from app.config import get_settings
 from app.db.base import utcnow
 from app.db.sessions import state_session as _session
 from app.db.values import as_utc, to_json_value
@@ -113,7 +114,66 @@ def get_job(url: str, job_id: str) -> Job | None:
     """The job whoever owns it (callers check ownership so a foreign job looks missing)."""
     with _session(url) as session:
         row = session.get(JobRow, job_id)
-        return _job(row) if row is not None else None
+        if row is None:
+            return None
+        job, lost = _job(row), _lost([row])
+    return _recorded_lost(url, [job], lost)[0]
+
+
+def _lost(rows: list[JobRow]) -> dict[str, datetime]:
+    """Ids of queued or running jobs whose worker has died (stale heartbeat), with the cutoff."""
+    cutoff = utcnow() - timedelta(seconds=get_settings().job_lost_after_s)
+    lost = {}
+    for row in rows:
+        alive = as_utc(row.heartbeat_at or row.started_at or row.created_at)
+        if row.status in ACTIVE and alive is not None and alive < cutoff:
+            lost[row.id] = cutoff
+    return lost
+
+
+def _recorded_lost(url: str, jobs: list[Job], lost: dict[str, datetime]) -> list[Job]:
+    """`jobs`, with the lost ones recorded as such and shown as they now are."""
+    if not lost:
+        return jobs
+    for job_id, cutoff in lost.items():
+        mark_lost(url, job_id, cutoff)
+    with _session(url) as session:
+        fresh = {r.id: _job(r) for r in session.scalars(select(JobRow).where(JobRow.id.in_(lost)))}
+    return [fresh.get(j.id, j) for j in jobs]
+
+
+def mark_lost(url: str, job_id: str, cutoff: datetime) -> bool:
+    """Record that a job's worker died: `interrupted` when it had started (approving it
+    continues it from its checkpoint), `failed` when it never did. A compare-and-set on the
+    status and the stale heartbeat, so a live worker's job is never touched."""
+    alive = func.coalesce(JobRow.heartbeat_at, JobRow.started_at, JobRow.created_at)
+    stale = (JobRow.id == job_id, JobRow.status.in_(ACTIVE), alive < cutoff)
+    message = "the server running this job stopped without finishing it"
+    interrupted = {
+        "code": "JOB_LOST", "message": message,
+        "hint": f"POST /api/v1/jobs/{job_id}/approve continues it from its last step.",
+    }  # fmt: skip
+    never = {"code": "JOB_LOST", "message": message + " (it never started)",
+             "hint": "Submit the request again with POST /api/v1/generate."}  # fmt: skip
+    now = utcnow()
+    with _session(url) as session:
+        done = session.execute(
+            update(JobRow)
+            .where(*stale, JobRow.started_at.is_not(None))
+            .values(status="interrupted", error_json=interrupted, finished_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        done += session.execute(
+            update(JobRow)
+            .where(*stale, JobRow.started_at.is_(None))
+            .values(status="failed", error_json=never, finished_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+    return bool(done)
+
+
+def beat(url: str, job_id: str) -> None:
+    """The running job's worker is alive (see `job_lost_after_s`)."""
+    with _session(url) as session:
+        session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=utcnow()))
 
 
 def list_jobs(
@@ -129,7 +189,8 @@ def list_jobs(
         rows = session.scalars(
             query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit).offset(offset)
         ).all()
-        return [_job(r) for r in rows], int(total or 0)
+        jobs, lost = [_job(r) for r in rows], _lost(list(rows))
+    return _recorded_lost(url, jobs, lost), int(total or 0)
 
 
 def events_after(url: str, job_id: str, after_id: int, limit: int = 500) -> list[JobEvent]:
@@ -163,6 +224,7 @@ def set_status(url: str, job_id: str, status: str, *, only_from: set[str] | None
     values: dict[str, Any] = {"status": status}
     if status == "running":
         values["finished_at"] = None
+        values["heartbeat_at"] = utcnow()  # whoever sets running runs it from now on
     query = update(JobRow).where(JobRow.id == job_id)
     if only_from is not None:
         query = query.where(JobRow.status.in_(only_from))
@@ -248,13 +310,16 @@ class JobRunner:
             row = session.get(JobRow, job_id)
             if row is not None:
                 row.status, row.started_at = "running", row.started_at or utcnow()
+                row.heartbeat_at = utcnow()
 
     async def _drive(self, job_id: str, call: Any) -> None:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         writer = asyncio.create_task(self._write_events(job_id, queue))
+        heart = asyncio.create_task(self._heartbeat(job_id))
         try:
             result: GenerationResult = await call(queue.put_nowait)
         except asyncio.CancelledError:
+            heart.cancel()
             await self._finish(queue, writer)
             await asyncio.to_thread(
                 save_failure,
@@ -269,11 +334,13 @@ class JobRunner:
             )
             raise
         except FlowwrightError as exc:
+            heart.cancel()
             await self._finish(queue, writer)
             await asyncio.to_thread(save_failure, self.url, job_id, "failed", exc.to_dict())
             return
         except Exception as exc:  # never leave a job "running" because of a bug
             log.exception("generation job %s crashed", job_id)
+            heart.cancel()
             await self._finish(queue, writer)
             await asyncio.to_thread(
                 save_failure,
@@ -287,8 +354,19 @@ class JobRunner:
                 },
             )
             return
+        heart.cancel()
         await self._finish(queue, writer)
         await asyncio.to_thread(save_result, self.url, job_id, result)
+
+    async def _heartbeat(self, job_id: str) -> None:
+        """Tell other workers this job is alive, several times per `job_lost_after_s`."""
+        every = get_settings().job_lost_after_s / 4
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await asyncio.to_thread(beat, self.url, job_id)
+            except Exception:  # a missed beat is retried; the job itself goes on
+                log.warning("could not record the heartbeat of job %s", job_id, exc_info=True)
 
     @staticmethod
     async def _finish(queue: asyncio.Queue[Any], writer: asyncio.Task[None]) -> None:
