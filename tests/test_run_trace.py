@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app.config import get_settings
-from app.db import migrate
 from app.db.base import engine_for
 from app.db.values import capped_json, dump_json, load_json
 from app.engine.runner import WorkflowRunner
@@ -34,42 +32,14 @@ from app.tools import llm
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
 from tests import engine_tools
-
-JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl"
-WORKFLOW = """
-flowwright: "1"
-name: traced
-inputs:
-  label: {type: string, required: true}
-  api_token: {type: string, required: true}
-steps:
-  - {id: first, tool: nap, params: {label: "{{ inputs.label }}"}}
-  - id: retry
-    tool: flaky
-    params: {key: "{{ inputs.label }}", failures: 1}
-    retry: {max_attempts: 3, backoff_s: 0}
-  - id: last
-    tool: echo
-    params:
-      value: {label: "{{ steps.first.output.label }}", token: "{{ inputs.api_token }}"}
-outputs: {label: "{{ steps.last.output.label }}"}
-"""
+from tests.trace_helpers import JWT, WORKFLOW
 
 
-@pytest.fixture
-def trace_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'home' / 'flowwright.db'}"
-    monkeypatch.setenv("FLOWWRIGHT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FLOWWRIGHT_DATABASE_URL", url)
+@pytest.fixture(autouse=True)
+def no_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine records traces itself only when LangSmith is off."""
     for name in ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    migrate.upgrade(url)
-    yield url
-    for wait in (True, False):
-        engine_for(url, wait_for_disk=wait).dispose()
-    migrate.forget_ensured(url)
-    get_settings.cache_clear()
 
 
 def run(spec_text: str, inputs: dict[str, Any], catalog: Catalog | None = None) -> Any:

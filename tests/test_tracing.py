@@ -27,7 +27,6 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode, tools_condition
 from typer.testing import CliRunner
 
-from app.config import get_settings
 from app.db import migrate
 from app.db.base import engine_for
 from app.engine.inputs import prepare_inputs
@@ -42,10 +41,10 @@ from app.observability.tracing import (
 )
 from app.workflow.spec import WorkflowSpec
 from tests import engine_tools
+from tests.trace_helpers import JWT, WORKFLOW
 
 API_KEY = "lsv2_pt_0123456789abcdef0123456789abcdef_feedfacecafe"
 PASSWORD = "correct-horse-battery-staple"
-JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl"
 
 
 # --- a LangSmith stand-in ---------------------------------------------------------------------
@@ -106,20 +105,6 @@ class CaptureServer:
                     for run in payload.get(op) or []:
                         runs.setdefault(str(run["id"]), {}).update(run)
         return runs
-
-
-@pytest.fixture
-def trace_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'home' / 'flowwright.db'}"
-    monkeypatch.setenv("FLOWWRIGHT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FLOWWRIGHT_DATABASE_URL", url)
-    get_settings.cache_clear()
-    migrate.upgrade(url)
-    yield url
-    for wait in (True, False):
-        engine_for(url, wait_for_disk=wait).dispose()
-    migrate.forget_ensured(url)
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -248,26 +233,6 @@ def test_langsmith_receives_the_run_tree_with_ids_and_no_secrets(
 
 
 # --- the local trace store on a real workflow run ---------------------------------------------
-WORKFLOW = """
-flowwright: "1"
-name: traced
-inputs:
-  label: {type: string, required: true}
-  api_token: {type: string, required: true}
-steps:
-  - {id: first, tool: nap, params: {label: "{{ inputs.label }}"}}
-  - id: retry
-    tool: flaky
-    params: {key: traced, failures: 1}
-    retry: {max_attempts: 3, backoff_s: 0}
-  - id: last
-    tool: echo
-    params:
-      value: {label: "{{ steps.first.output.label }}", token: "{{ inputs.api_token }}"}
-outputs: {label: "{{ steps.last.output.label }}"}
-"""
-
-
 def run_traced_workflow(run_id: str, store: LocalTraceStore) -> Any:
     engine_tools.reset()
     spec = WorkflowSpec.model_validate(yaml.safe_load(WORKFLOW))
