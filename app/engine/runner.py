@@ -117,18 +117,7 @@ class WorkflowRunner:
     ) -> RunResult:
         graph = self.compiled(spec)
         config = _config(run_id)
-        name = f"workflow:{spec.name}"
-        traced: dict[str, Any] = {}
-        recorder: RunTrace | None = None
-        if self.tracing:
-            from app.observability.tracing import inherited_handlers, langsmith_enabled
-
-            if langsmith_enabled() or inherited_handlers():
-                from app.observability.tracing import tracing_config
-
-                traced = tracing_config(run_id=run_id, kind="workflow", name=name)
-            else:
-                recorder = RunTrace(run_id, name, _trace_metadata(run_id))
+        traced, recorder = _tracing(spec, run_id) if self.tracing else ({}, None)
         tools = {step.id: step.tool for step in spec.steps}
         token = current_trace.set(recorder)
         try:
@@ -162,10 +151,18 @@ def tracing_enabled() -> bool:
     return get_settings().trace_local or langsmith
 
 
-def _trace_metadata(run_id: str) -> dict[str, Any]:
+def _tracing(spec: WorkflowSpec, run_id: str) -> tuple[dict[str, Any], RunTrace | None]:
+    """(LangChain tracing config, engine recorder): the engine records the run itself unless
+    LangSmith is on or the run is nested in a traced one, whose callbacks must see it."""
+    from app.observability.tracing import inherited_handlers, langsmith_enabled, tracing_config
+
+    name = f"workflow:{spec.name}"
+    if langsmith_enabled() or inherited_handlers():
+        return tracing_config(run_id=run_id, kind="workflow", name=name), None
     from app import __version__
 
-    return {"flowwright_kind": "workflow", "flowwright_version": __version__, "run_id": run_id}
+    metadata = {"flowwright_kind": "workflow", "flowwright_version": __version__, "run_id": run_id}
+    return {}, RunTrace(run_id, name, metadata)
 
 
 def _store(recorder: RunTrace, result: RunResult) -> str:
