@@ -29,7 +29,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def flowwright(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def flowwright(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
@@ -43,7 +45,9 @@ def write(path: Path, text: str) -> str:
 
 def test_dry_run_of_an_example_reports_simulated_steps(env: dict[str, str]) -> None:
     env = {**env, "FLOWWRIGHT_WORKSPACE": str(ROOT / "examples" / "workspace")}
-    done = flowwright(env, "run", "examples/lead_intake.yaml", "--dry-run", "--example-inputs", "--json")
+    done = flowwright(
+        env, "run", "examples/lead_intake.yaml", "--dry-run", "--example-inputs", "--json"
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "succeeded" and result["dry_run"] is True
@@ -64,7 +68,9 @@ def test_bad_inputs_exit_2_with_a_clear_error(env: dict[str, str], tmp_path: Pat
 
 
 def test_invalid_spec_exits_2_with_diagnostics(env: dict[str, str], tmp_path: Path) -> None:
-    spec = write(tmp_path / "bad.yaml", 'flowwright: "1"\nname: bad\nsteps:\n  - {id: a, tool: nope}\n')
+    spec = write(
+        tmp_path / "bad.yaml", 'flowwright: "1"\nname: bad\nsteps:\n  - {id: a, tool: nope}\n'
+    )
     done = flowwright(env, "run", spec)
     assert done.returncode == 2
     assert "error[TOOL_UNKNOWN]" in done.stdout
@@ -164,7 +170,9 @@ def test_killed_cli_run_resumes_with_runs_resume(env: dict[str, str], tmp_path: 
 
 
 def test_prune_removes_old_finished_runs(env: dict[str, str], tmp_path: Path) -> None:
-    spec = write(tmp_path / "ok.yaml", 'flowwright: "1"\nname: ok\nsteps:\n  - {id: t, tool: current_time}\n')
+    spec = write(
+        tmp_path / "ok.yaml", 'flowwright: "1"\nname: ok\nsteps:\n  - {id: t, tool: current_time}\n'
+    )
     assert flowwright(env, "run", spec).returncode == 0
     kept = json.loads(flowwright(env, "runs", "prune", "--json").stdout)
     assert kept["runs"] == 0

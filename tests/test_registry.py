@@ -153,7 +153,8 @@ def test_async_user_tools_are_awaited_not_returned_as_coroutines(tmp_path: Path)
     module = tmp_path / "async_tools.py"
     module.write_text(
         USER_TOOLS.replace("def shout", "async def shout").replace(
-            '"""Upper-case a text."""', '"""Upper-case a text."""\n    import asyncio\n    await asyncio.sleep(0)'
+            '"""Upper-case a text."""',
+            '"""Upper-case a text."""\n    import asyncio\n    await asyncio.sleep(0)',
         )
     )
     [tool] = tools_from_module(str(module))

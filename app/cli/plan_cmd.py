@@ -43,7 +43,6 @@ def _with_graph(catalog: Any, catalog_file: str | None) -> Any:
     """Attach the tool graph (`graph_desc.json` next to a TaskBench catalog) when there is one,
     and, with FLOWWRIGHT_PLANNER_EXAMPLES=1, the catalog's own training examples (opt-in)."""
     if catalog_file is not None:
-
         from agents.planner import examples
         from agents.planner.graph import attach, load_tool_graph
 

@@ -369,9 +369,7 @@ def dns_lookup(
             f"{domain!r} is not a domain name: {exc}",
             hint="Give a bare domain such as example.com.",
         ) from exc
-    resolver = _resolver(
-        get_settings().dns_servers or "", get_settings().http_timeout_s
-    )
+    resolver = _resolver(get_settings().dns_servers or "", get_settings().http_timeout_s)
     try:
         answer = resolver.resolve(qname, rtype, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
