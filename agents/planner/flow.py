@@ -19,6 +19,9 @@ from app.tools.base import ToolInfo
 from app.workflow.analysis import TypedSchema, types_fit
 
 _TEXT_FIELDS = ("text", "content", "body", "message", "summary", "result", "iso", "output")
+# Names that *are* a location. Narrower than `params.KIND_WORDS` (words that make a parameter
+# fit a file or URL literal) on purpose: `document`, `page` or `site` in a tool or field name
+# usually mean content (`create_document`, `fetch_page`), which must not fill a path or URL.
 LOCATION_KINDS = {
     "file": frozenset({"path", "file", "filename", "filepath", "directory", "dir", "folder"}),
     "url": frozenset({"url", "uri", "link", "endpoint", "href", "webhook"}),
