@@ -47,7 +47,11 @@ def load_json(text: str | bytes) -> Any:
 
 def capped_json(value: Any, limit: int = MAX_STORED_JSON_BYTES) -> tuple[Any, bool]:
     """The value as JSON data, or a truncation marker when its JSON exceeds `limit` bytes."""
-    data = to_json_value(value)
+    return capped_json_data(to_json_value(value), limit)
+
+
+def capped_json_data(data: Any, limit: int = MAX_STORED_JSON_BYTES) -> tuple[Any, bool]:
+    """`capped_json` for data that is plain JSON already (no second conversion)."""
     text = json_bytes(data)
     if len(text) <= limit:
         return data, False

@@ -29,7 +29,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from app.config import get_settings
-from app.db.values import capped_json, to_json_value
+from app.db.values import capped_json_data, to_json_value
 from app.observability.redaction import REDACTED, is_secret_key, redact, redact_text
 from app.observability.trace_writer import yield_gil
 
@@ -301,7 +301,7 @@ class TracePayload:
 
     def __call__(self, value: Any) -> Any:
         data = _clean(value, self.memo) if self.redact_payloads else to_json_value(value)
-        return capped_json(data)[0]
+        return capped_json_data(data)[0]
 
 
 def write_trace_rows(rows: list[dict[str, Any]], url: str | None = None) -> bool:
