@@ -197,3 +197,61 @@ def test_json_columns_round_trip_what_json_would() -> None:
     assert capped_json({"big": huge}) == ({"big": huge}, False)
     marker, truncated = capped_json("é" * 600, limit=1000)
     assert truncated and marker["bytes"] == 1202 and marker["preview"].startswith('"éé')
+
+
+ECHO = """
+flowwright: "1"
+name: echoed
+inputs:
+  value: {type: string, required: true}
+steps:
+  - {id: say, tool: echo, params: {value: "{{ inputs.value }}"}}
+"""
+
+
+def test_a_run_is_one_stored_row_read_back_with_the_same_ids(trace_db: str) -> None:
+    result = run(WORKFLOW, {"label": "hello", "api_token": "t"})
+    first = export_trace(result.trace_id)
+    with engine_for(trace_db).connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*), max(run_count) FROM trace_runs WHERE trace_id = :id"),
+            {"id": result.trace_id},
+        ).one()
+    assert tuple(stored) == (1, 6)  # the run's row carries its 5 step and attempt runs
+    assert export_trace(result.trace_id) == first  # ids and order do not change between reads
+    assert len({r["id"] for r in first}) == 6
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Authorization: Bearer abcdefghijklmnop", f"see {JWT}", "postgresql://u:pw@db/x",
+     "line one\nBearer abcdefghijklmnop", 'quoted "token": "abcdefgh12345"'],
+)  # fmt: skip
+def test_secrets_in_plain_values_are_masked_in_the_stored_trace(
+    trace_db: str, secret: str
+) -> None:
+    result = run(ECHO, {"value": secret})
+    assert result.steps[0].output == secret  # the run itself sees the real value
+    stored = json.dumps(export_trace(result.trace_id))
+    for part in ("abcdefghijklmnop", JWT, ":pw@", "abcdefgh12345"):
+        assert part not in stored
+
+
+def test_an_oversized_payload_is_capped_and_the_rest_kept(trace_db: str) -> None:
+    half = "x" * 600_000  # an expression may give up to 1 MB; together they pass the cap
+    spec = """
+flowwright: "1"
+name: big
+inputs:
+  a: {type: string, required: true}
+steps:
+  - {id: say, tool: echo, params: {value: {a: "{{ inputs.a }}", b: "{{ inputs.a }}"}}}
+  - {id: small, tool: echo, params: {value: kept}}
+"""
+    result = run(spec, {"a": half})
+    assert result.status == "succeeded", result.error
+    assert result.steps[0].output == {"a": half, "b": half}
+    steps = {c.name: c for c in get_trace(result.trace_id).root.children}
+    assert steps["say"].inputs["$truncated"] is True
+    assert steps["say"].outputs["output"]["bytes"] > 1_000_000
+    assert steps["small"].outputs["output"] == "kept"

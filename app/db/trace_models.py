@@ -5,6 +5,11 @@ trace exports to LangSmith's shape without conversion, and a whole trace is one 
 `trace_id`. There is no foreign key from a run to its parent on purpose: a trace is written in
 one batch when its root ends, in any order. `job_id` and `workflow_run_id` are copied from the
 run's metadata onto every row so traces can be listed by job or workflow run cheaply.
+
+A workflow run traced by the engine itself is stored compactly: its root row carries the
+engine's record of the steps and tool attempts (`runs_document`), which the readers expand into
+the same runs (`app.observability.run_trace.expand_document`). One row instead of one per step
+and attempt is most of what keeps tracing a long run cheap.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -43,3 +48,7 @@ class TraceRun(Base):
     run_metadata: Mapped[dict[str, Any] | None] = mapped_column(Json)
     job_id: Mapped[str | None] = mapped_column(String(64), index=True)
     workflow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Compact workflow traces (root rows only): the steps and attempts, and how many runs the
+    # trace has in all once they are expanded.
+    runs_document: Mapped[Any] = mapped_column(Json, nullable=True, deferred=True)
+    run_count: Mapped[int | None] = mapped_column(Integer)

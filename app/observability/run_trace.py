@@ -5,28 +5,28 @@ Why not the LangChain tracer here: a callback handler on a workflow run sees eve
 100-step run take 4-5× as long. The engine already knows everything a trace shows (rendered
 params, each attempt's outcome and timing, step records), so it records that directly: one list
 append per tool attempt while the run goes; when the segment ends, a JSON snapshot goes to the
-trace writer thread, which builds the rows and stores them in one statement.
+trace writer thread, which stores it as one row: the run, carrying the steps and attempts as a
+document (one row per step and attempt cost more than the rest of tracing together).
 
-The rows use the same table and run format as the LangChain store (see `trace_rows` for the
-tree), so `flowwright traces show|export` and the API read both alike. The runner uses this recorder
-when LangSmith is off and the run is not nested inside another traced run; otherwise the
-LangChain callbacks keep one trace across LangSmith, the enclosing generation and the store.
+Readers expand the document into the same runs and run format as the LangChain store (see
+`expand_document` for the tree), so `flowwright traces show|export` and the API read both
+alike. The runner uses this recorder when LangSmith is off and the run is not nested inside
+another traced run; otherwise the LangChain callbacks keep one trace across LangSmith, the
+enclosing generation and the store.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 import uuid
-from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from app.db.values import to_json_value
-from app.observability.trace_writer import yield_gil
-from app.observability.tracing import TRACE_TAG, TracePayload, write_trace_rows
+from app.db.values import MAX_STORED_JSON_BYTES, capped_json_data, json_bytes, to_json_value
+from app.observability.redaction import json_may_hold_secrets
+from app.observability.tracing import TRACE_TAG, redacted_json, write_trace_rows
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
 
@@ -79,106 +79,140 @@ class RunTrace:
 
 
 def store_snapshot(snapshot: dict[str, Any], *, redact: bool, url: str | None = None) -> bool:
-    """Write a `RunTrace.snapshot` in one statement; False (logged) when storage failed."""
-    return write_trace_rows(trace_rows(snapshot, redact=redact), url)
+    """Store a `RunTrace.snapshot` as one row; False (logged) when storage failed."""
+    return write_trace_rows([root_row(stored_snapshot(snapshot, redact=redact))], url)
 
 
-def trace_rows(snapshot: dict[str, Any], *, redact: bool) -> list[dict[str, Any]]:
-    """Column values for `trace_runs`: the run, then one run per step in finish order.
+def stored_snapshot(snapshot: dict[str, Any], *, redact: bool) -> dict[str, Any]:
+    """The snapshot as it may be stored: secrets masked (unless redaction is off), every
+    payload within the size cap.
+
+    Both checks look at the snapshot's JSON text first and walk it only when it could hold a
+    secret or a payload could be too big, which for most runs it cannot: walking 100 steps
+    took longer than storing them.
+    """
+    text = json_bytes(snapshot).decode()
+    if redact and json_may_hold_secrets(text):
+        snapshot = redacted_json(snapshot, {})
+        text = json_bytes(snapshot).decode()
+    if len(text) > MAX_STORED_JSON_BYTES:
+        snapshot = _capped(snapshot)
+    return snapshot
+
+
+def _capped(snapshot: dict[str, Any]) -> dict[str, Any]:
+    def cap(value: Any) -> Any:
+        return capped_json_data(value)[0]
+
+    steps = [
+        [step, tool, {k: cap(v) if k in CAPPED_FIELDS else v for k, v in record.items()}]
+        for step, tool, record in snapshot["steps"]
+    ]
+    attempts = [[*a[:4], cap(a[4]), cap(a[5]), *a[6:]] for a in snapshot["attempts"]]
+    return snapshot | {
+        "inputs": cap(snapshot["inputs"]), "outputs": cap(snapshot["outputs"]),
+        "metadata": cap(snapshot["metadata"]), "steps": steps, "attempts": attempts,
+    }  # fmt: skip
+
+
+def root_row(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The `trace_runs` row of a stored snapshot: the workflow run, carrying its steps and
+    attempts as `runs_document` for `expand_document` to turn into runs when read."""
+    trace_id, started = snapshot["trace_id"], snapshot["started"]
+    document = {"format": DOCUMENT_FORMAT, "steps": snapshot["steps"],
+                "attempts": snapshot["attempts"]}  # fmt: skip
+    return {
+        "id": trace_id, "trace_id": trace_id, "parent_run_id": None,
+        "dotted_order": _order(started, trace_id), "name": snapshot["name"][:200],
+        "run_type": "chain", "start_time": _when(started), "end_time": _when(snapshot["ended"]),
+        "status": snapshot["status"], "error": snapshot["error"],
+        "inputs": {"inputs": snapshot["inputs"]}, "outputs": snapshot["outputs"],
+        "tags": [TRACE_TAG, "workflow"], "run_metadata": snapshot["metadata"],
+        "job_id": None, "workflow_run_id": snapshot["run_id"][:64],
+        "runs_document": document, "run_count": 1 + len(_child_runs(document)),
+    }  # fmt: skip
+
+
+def expand_document(
+    trace_id: str, root_order: str, workflow_run_id: str | None, document: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Column values of the runs under a compact root, as if each had been stored as a row.
 
     A step that called its tool once is one `tool` run (the step's params in, its record out);
     a step with retries or `for_each` items is a `chain` run with one `tool` run per attempt,
     and a step that called nothing (skipped, simulated, cancelled) a `chain` run alone. Every
-    step run names its tool in its metadata. Half the rows of step-then-attempt nesting, and
-    rows are most of what storing a trace costs.
+    step run names its tool in its metadata; tags and the rest of the metadata come from the
+    root, as in LangSmith. Run ids follow from the trace id, so every read gives the same ids.
     """
-    payload = TracePayload(redact)
-    trace_id, started = snapshot["trace_id"], snapshot["started"]
-    ids = _ids(trace_id)
-    # Tags and metadata are stored on the root; its runs inherit them (as in LangSmith) and the
-    # readers merge them in (`app.observability.traces`).
-    common = {"trace_id": trace_id, "job_id": None, "workflow_run_id": snapshot["run_id"][:64],
+    base = uuid.UUID(trace_id).int
+    common = {"trace_id": trace_id, "job_id": None, "workflow_run_id": workflow_run_id,
               "tags": None, "run_metadata": None}  # fmt: skip
-    root_order = _order(started, trace_id)
-    rows = [
-        common
-        | {
-            "tags": [TRACE_TAG, "workflow"], "run_metadata": payload(snapshot["metadata"]),
-            "id": trace_id, "parent_run_id": None, "dotted_order": root_order,
-            "name": snapshot["name"][:200], "run_type": "chain", "start_time": _when(started),
-            "end_time": _when(snapshot["ended"]), "status": snapshot["status"],
-            "error": _redacted(snapshot["error"], redact),
-            "inputs": payload({"inputs": snapshot["inputs"]}),
-            "outputs": payload(snapshot["outputs"]),
-        }
-    ]  # fmt: skip
-    by_step: dict[str, list[ToolAttempt]] = {}
-    for item in snapshot["attempts"]:
-        attempt = ToolAttempt(*item)
-        by_step.setdefault(attempt.step_id, []).append(attempt)
-    for n, (step_id, tool, record) in enumerate(snapshot["steps"], 1):
-        if n % YIELD_EVERY == 0:
-            yield_gil()  # on the writer thread: a waiting run or request goes first
-        attempts = by_step.pop(step_id, [])
-        step_run = next(ids)
-        start = record["started_at"]
-        step_order = f"{root_order}.{_order(start, step_run)}"
-        failed = record.get("status") in FAILED_STEPS
-        error = (record.get("error") or {}).get("message") if failed else None
-        single = len(attempts) == 1
-        if attempts and not single:  # the output is on the attempts' runs
-            record = {k: v for k, v in record.items() if k not in ("output", "item_errors")}
-        rows.append(
-            common
-            | {
-                "id": step_run, "parent_run_id": trace_id, "dotted_order": step_order,
-                "name": step_id[:200], "run_type": "tool" if single else "chain",
-                "start_time": _when(start), "end_time": _when(record.get("finished_at", start)),
-                "status": "error" if failed else "success", "error": _redacted(error, redact),
-                "inputs": payload(attempts[0].params) if single else {},
-                "outputs": payload({k: v for k, v in record.items() if k in STEP_OUTPUTS}),
-                "run_metadata": {"tool": tool},
-            }
-        )  # fmt: skip
-        for attempt in attempts if not single else ():
-            tool_run = next(ids)
+    rows = []
+    for n, (kind, *fields) in enumerate(_child_runs(document), 1):
+        run_id = str(uuid.UUID(int=(base + n) % (1 << 128)))
+        if kind == "step":
+            step_id, tool, record, attempts = fields
+            step_run, start = run_id, record["started_at"]
+            step_order = f"{root_order}.{_order(start, step_run)}"
+            failed = record.get("status") in FAILED_STEPS
+            single = len(attempts) == 1
+            if attempts and not single:  # the output is on the attempts' runs
+                record = {k: v for k, v in record.items() if k not in ("output", "item_errors")}
             rows.append(
                 common
                 | {
-                    "id": tool_run, "parent_run_id": step_run,
-                    "dotted_order": f"{step_order}.{_order(attempt.started, tool_run)}",
+                    "id": step_run, "parent_run_id": trace_id, "dotted_order": step_order,
+                    "name": step_id[:200], "run_type": "tool" if single else "chain",
+                    "start_time": _when(start),
+                    "end_time": _when(record.get("finished_at", start)),
+                    "status": "error" if failed else "success",
+                    "error": (record.get("error") or {}).get("message") if failed else None,
+                    "inputs": ToolAttempt(*attempts[0]).params if single else {},
+                    "outputs": {k: v for k, v in record.items() if k in STEP_OUTPUTS},
+                    "run_metadata": {"tool": tool},
+                }
+            )  # fmt: skip
+        else:
+            attempt = ToolAttempt(*fields)
+            rows.append(
+                common
+                | {
+                    "id": run_id, "parent_run_id": step_run,
+                    "dotted_order": f"{step_order}.{_order(attempt.started, run_id)}",
                     "name": attempt.tool[:200], "run_type": "tool",
                     "start_time": _when(attempt.started), "end_time": _when(attempt.finished),
-                    "status": "error" if attempt.error else "success",
-                    "error": _redacted(attempt.error, redact), "inputs": payload(attempt.params),
-                    "outputs": None if attempt.error else payload({"output": attempt.output}),
+                    "status": "error" if attempt.error else "success", "error": attempt.error,
+                    "inputs": attempt.params,
+                    "outputs": None if attempt.error else {"output": attempt.output},
                 }
             )  # fmt: skip
     return rows
 
 
-def _ids(trace_id: str) -> Iterator[str]:
-    """Run ids for the trace's runs: consecutive from a random base (as unique as uuid4s, at a
-    fraction of the cost of one `os.urandom` call each)."""
-    base = uuid.uuid4().int
-    for offset in itertools.count(1):
-        yield str(uuid.UUID(int=(base + offset) % (1 << 128)))
+def _child_runs(document: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The runs under the root in order: ("step", step_id, tool, record, attempts) for each
+    step, followed by ("attempt", *attempt) for each attempt of a multi-attempt step."""
+    by_step: dict[str, list[list[Any]]] = {}
+    for attempt in document["attempts"]:
+        by_step.setdefault(attempt[0], []).append(attempt)
+    runs: list[tuple[Any, ...]] = []
+    for step_id, tool, record in document["steps"]:
+        attempts = by_step.pop(step_id, [])
+        runs.append(("step", step_id, tool, record, attempts))
+        if len(attempts) > 1:
+            runs.extend(("attempt", *attempt) for attempt in attempts)
+    return runs
 
 
-YIELD_EVERY = 16  # steps between GIL hand-overs while building rows on the writer thread
+DOCUMENT_FORMAT = 1
 STEP_OUTPUTS = ("status", "output", "reason", "attempts", "item_errors")
+CAPPED_FIELDS = ("output", "item_errors")
 FAILED_STEPS = ("failed", "rejected")
 
 
 def _step_fields(record: dict[str, Any]) -> dict[str, Any]:
     keep = (*STEP_OUTPUTS, "started_at", "finished_at", "error")
     return {key: record[key] for key in keep if record.get(key) is not None}
-
-
-def _redacted(error: str | None, redact: bool) -> str | None:
-    from app.observability.redaction import redact_text
-
-    return redact_text(error) if error and redact else error
 
 
 def _when(epoch: float) -> datetime:

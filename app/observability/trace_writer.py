@@ -1,7 +1,7 @@
 """Store finished traces off the caller's path: one daemon thread, a queue, flush on demand.
 
-A workflow run should not wait for its trace to be redacted, serialised and committed (about
-5 ms for a 100-step run, a tenth of the run itself). The run hands a JSON snapshot to this
+A workflow run should not wait for its trace to be checked for secrets, serialised and
+committed (about 2 ms for a 100-step run). The run hands a JSON snapshot to this
 writer and returns; the trace id is fixed up front, so results can name it at once. Readers in
 the same process (`list_traces`, `get_trace`, the CLI, the API) call `flush_trace_writes` first,
 and the process flushes at exit, so a finished command never leaves its trace unwritten. A

@@ -1,7 +1,9 @@
 """Reading the local trace store: list traces, rebuild one as a tree, export it for LangSmith.
 
-A trace is read with one indexed query (``trace_id``) and assembled in memory; listing reads
-only root rows plus one grouped count. The export format is LangSmith's run schema (``id``,
+A trace is read with one indexed query (``trace_id``) and assembled in memory; a workflow run
+traced by the engine is one row whose document expands into its step and attempt runs here
+(`app.observability.run_trace.expand_document`). Listing reads only root rows plus one
+grouped count. The export format is LangSmith's run schema (``id``,
 ``trace_id``, ``dotted_order``, ``parent_run_id``, ``extra.metadata``...), so exported traces can
 be replayed into LangSmith or read by any tool that understands it.
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
 from app.db.sessions import state_session as _session
 from app.db.trace_models import TraceRun
@@ -113,7 +116,7 @@ def list_traces(
             duration_ms=_duration_ms(r.start_time, r.end_time),
             job_id=r.job_id,
             run_id=r.workflow_run_id,
-            runs=counts.get(r.trace_id, 1),
+            runs=r.run_count or counts.get(r.trace_id, 1),
             tags=r.tags or [],
         )
         for r in roots
@@ -128,6 +131,7 @@ def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
                 select(TraceRun)
                 .where(TraceRun.trace_id == trace_id)
                 .order_by(TraceRun.dotted_order)
+                .options(undefer(TraceRun.runs_document))
             )
         )
         if not rows:
@@ -148,7 +152,24 @@ def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
         raise TraceNotFoundError(
             f"no trace {trace_id}", hint="List stored traces with `flowwright traces list`."
         )
-    return rows
+    return _expanded(rows)
+
+
+def _expanded(rows: list[TraceRun]) -> list[TraceRun]:
+    """The rows with every compact root's document expanded into (unsaved) rows, in dotted
+    order like the stored ones."""
+    from app.observability.run_trace import expand_document
+
+    if all(row.runs_document is None for row in rows):
+        return rows
+    expanded = list(rows)
+    for row in rows:
+        if row.runs_document is not None:
+            runs = expand_document(
+                row.trace_id, row.dotted_order, row.workflow_run_id, row.runs_document
+            )
+            expanded.extend(TraceRun(**values) for values in runs)
+    return sorted(expanded, key=lambda row: row.dotted_order)
 
 
 def _inherited(rows: list[TraceRun]) -> tuple[list[str], dict[str, Any]]:

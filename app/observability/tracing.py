@@ -167,7 +167,7 @@ class TraceLink(BaseCallbackHandler):
 
 
 # --- local trace store ------------------------------------------------------------------------
-def _clean(value: Any, memo: dict[int, Any]) -> Any:
+def redacted_json(value: Any, memo: dict[int, Any]) -> Any:
     """JSON data of `value` with secrets masked: `to_json_value` then `redact`, in one walk.
 
     Containers are memoised by identity for the lifetime of `memo` (one trace write, while the
@@ -188,12 +188,12 @@ def _clean(value: Any, memo: dict[int, Any]) -> Any:
                 (k if isinstance(k, str) else to_json_value(k)): (
                     (v if v is None or isinstance(v, bool | int | float) else REDACTED)
                     if is_secret_key(k)
-                    else _clean(v, memo)
+                    else redacted_json(v, memo)
                 )
                 for k, v in value.items()
             }
         else:
-            result = [_clean(v, memo) for v in value]
+            result = [redacted_json(v, memo) for v in value]
         memo[key] = result
         return result
     return redact(to_json_value(value))
@@ -300,7 +300,7 @@ class TracePayload:
         self.memo: dict[int, Any] = {}
 
     def __call__(self, value: Any) -> Any:
-        data = _clean(value, self.memo) if self.redact_payloads else to_json_value(value)
+        data = redacted_json(value, self.memo) if self.redact_payloads else to_json_value(value)
         return capped_json_data(data)[0]
 
 
