@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -86,8 +87,15 @@ def test_generation_trace_is_stored_and_shown_by_the_cli(home: Path) -> None:
     names = [child.name for child in tree.root.children]
     assert names[:3] == ["planner", "validator", "tool_runner"] and "generator" in names
     tool_runner = next(c for c in tree.root.children if c.name == "tool_runner")
-    # The dry run's workflow is nested in the generation trace, not stored as a second trace.
-    assert any(c.name.startswith("workflow:") for c in tool_runner.children)
+    # The dry run's workflow is nested in the generation trace, not stored as a second trace,
+    # and recorded by the engine: one run per step, named with its tool.
+    (dry_run,) = [c for c in tool_runner.children if c.name.startswith("workflow:")]
+    assert dry_run.parent_run_id == tool_runner.id and dry_run.status == "success"
+    assert [(s.run_type, s.metadata["tool"]) for s in dry_run.children] == [
+        ("tool", "validate_email")
+    ]
+    assert dry_run.children[0].inputs == {"email": "ada@example.com"}
+    assert dry_run.children[0].metadata["job_id"] == result.job_id  # inherited from the root
 
     from app.cli.main import app
 
@@ -95,8 +103,15 @@ def test_generation_trace_is_stored_and_shown_by_the_cli(home: Path) -> None:
     assert shown.exit_code == 0, shown.output
     for expected in ("flowwright.generate", "planner", "validator", "tool_runner", "generator"):
         assert expected in shown.stdout
+    assert "validate_email" in shown.stdout
     listed = CliRunner().invoke(app, ["traces", "list", "--job", result.job_id, "--json"])
-    assert [t["trace_id"] for t in json.loads(listed.stdout)] == [result.trace_id]
+    (summary,) = json.loads(listed.stdout)
+    assert summary["trace_id"] == result.trace_id and summary["runs"] == tree.runs
+
+    def count(node: Any) -> int:
+        return 1 + sum(count(child) for child in node.children)
+
+    assert tree.runs == count(tree.root)
 
 
 def test_workflow_run_trace_is_shown_by_the_cli(home: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
@@ -120,6 +121,9 @@ class WorkflowRunner:
         traced, recorder = _tracing(spec, run_id) if self.tracing else ({}, None)
         tools = {step.id: step.tool for step in spec.steps}
         token = current_trace.set(recorder)
+        # A nested run the engine records runs as a graph of its own: the enclosing run's
+        # callbacks (which LangGraph would merge in) do not see its nodes.
+        detached = var_child_runnable_config.set(None) if recorder and recorder.parent else None
         try:
             async for chunk in graph.astream(
                 payload, {**traced, **config}, stream_mode="updates", durability="sync"
@@ -134,6 +138,8 @@ class WorkflowRunner:
                         on_event({"run_id": run_id, **event})
         finally:
             current_trace.reset(token)
+            if detached is not None:
+                var_child_runnable_config.reset(detached)
         result = build_result(spec, run_id, await graph.aget_state(config))
         result.trace_id = _store(recorder, result) if recorder is not None else _trace_id(traced)
         if result.status not in (RunStatus.RUNNING, RunStatus.WAITING_APPROVAL):
@@ -153,16 +159,21 @@ def tracing_enabled() -> bool:
 
 def _tracing(spec: WorkflowSpec, run_id: str) -> tuple[dict[str, Any], RunTrace | None]:
     """(LangChain tracing config, engine recorder): the engine records the run itself unless
-    LangSmith is on or the run is nested in a traced one, whose callbacks must see it."""
+    LangSmith is on or the run is nested in a run whose other callbacks must see it. A run
+    nested in a locally traced one (a generation's dry run) is recorded as part of that trace.
+    """
+    from app.observability.run_trace import enclosing_position
     from app.observability.tracing import inherited_handlers, langsmith_enabled, tracing_config
 
     name = f"workflow:{spec.name}"
-    if langsmith_enabled() or inherited_handlers():
+    handlers = inherited_handlers()
+    parent = enclosing_position(handlers) if handlers else None
+    if langsmith_enabled() or (handlers and parent is None):
         return tracing_config(run_id=run_id, kind="workflow", name=name), None
     from app import __version__
 
     metadata = {"flowwright_kind": "workflow", "flowwright_version": __version__, "run_id": run_id}
-    return {}, RunTrace(run_id, name, metadata)
+    return {}, RunTrace(run_id, name, metadata, parent=parent)
 
 
 def _store(recorder: RunTrace, result: RunResult) -> str:

@@ -43,17 +43,31 @@ class ToolAttempt(NamedTuple):
     error: str | None = None
 
 
+class TraceParent(NamedTuple):
+    """Where a run nested in another trace hangs: that trace and the run that started it."""
+
+    trace_id: str
+    run_id: str
+    dotted_order: str
+
+
 @dataclass
 class RunTrace:
-    """Collects one start/resume/approval segment of a workflow run as one trace."""
+    """Collects one start/resume/approval segment of a workflow run as one trace, or as a
+    subtree of an enclosing trace (`parent`) such as a generation's dry run."""
 
     run_id: str
     name: str
     metadata: dict[str, Any]
-    trace_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    parent: TraceParent | None = None
+    root_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.time)
     attempts: list[ToolAttempt] = field(default_factory=list)
     steps: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def trace_id(self) -> str:
+        return self.parent.trace_id if self.parent is not None else self.root_id
 
     def attempt(self, attempt: ToolAttempt) -> None:
         self.attempts.append(attempt)
@@ -69,13 +83,39 @@ class RunTrace:
         objects while the writer thread turns this into rows."""
         return to_json_value(
             {
-                "trace_id": self.trace_id, "run_id": self.run_id, "name": self.name,
+                "trace_id": self.trace_id, "root_id": self.root_id,
+                "parent": self.parent._asdict() if self.parent is not None else None,
+                "run_id": self.run_id, "name": self.name,
                 "metadata": self.metadata, "started": self.started, "ended": time.time(),
                 "inputs": inputs, "status": status, "outputs": outputs, "error": error,
                 "steps": [[step, tool, _step_fields(rec)] for step, tool, rec in self.steps],
                 "attempts": self.attempts,
             }
         )  # fmt: skip
+
+
+def enclosing_position(handlers: list[Any]) -> TraceParent | None:
+    """Where a run started now would hang in the enclosing run's local trace, or None.
+
+    Only when the local store (and the LLM metrics handler) are all that observe the enclosing
+    run: any other handler must keep seeing the nested run through LangChain's callbacks.
+    """
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    from app.observability.callbacks import MetricsCallbackHandler
+    from app.observability.tracing import LocalTraceStore
+
+    stores = [h for h in handlers if isinstance(h, LocalTraceStore)]
+    known = all(isinstance(h, LocalTraceStore | MetricsCallbackHandler) for h in handlers)
+    if len(stores) != 1 or not known:
+        return None
+    manager = (var_child_runnable_config.get() or {}).get("callbacks")
+    parent_run_id = getattr(manager, "parent_run_id", None)
+    found = stores[0].order_map.get(parent_run_id) if parent_run_id is not None else None
+    if found is None:
+        return None
+    trace_id, dotted_order = found
+    return TraceParent(str(trace_id), str(parent_run_id), dotted_order)
 
 
 def store_snapshot(snapshot: dict[str, Any], *, redact: bool, url: str | None = None) -> bool:
@@ -117,34 +157,43 @@ def _capped(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 def root_row(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The `trace_runs` row of a stored snapshot: the workflow run, carrying its steps and
-    attempts as `runs_document` for `expand_document` to turn into runs when read."""
-    trace_id, started = snapshot["trace_id"], snapshot["started"]
+    attempts as `runs_document` for `expand_document` to turn into runs when read. A nested
+    run's row hangs under the enclosing run and carries its own tags and metadata."""
+    root_id, started, parent = snapshot["root_id"], snapshot["started"], snapshot["parent"]
+    order = _order(started, root_id)
     document = {"format": DOCUMENT_FORMAT, "steps": snapshot["steps"],
                 "attempts": snapshot["attempts"]}  # fmt: skip
     return {
-        "id": trace_id, "trace_id": trace_id, "parent_run_id": None,
-        "dotted_order": _order(started, trace_id), "name": snapshot["name"][:200],
-        "run_type": "chain", "start_time": _when(started), "end_time": _when(snapshot["ended"]),
-        "status": snapshot["status"], "error": snapshot["error"],
-        "inputs": {"inputs": snapshot["inputs"]}, "outputs": snapshot["outputs"],
-        "tags": [TRACE_TAG, "workflow"], "run_metadata": snapshot["metadata"],
-        "job_id": None, "workflow_run_id": snapshot["run_id"][:64],
-        "runs_document": document, "run_count": 1 + len(_child_runs(document)),
+        "id": root_id, "trace_id": snapshot["trace_id"],
+        "parent_run_id": parent["run_id"] if parent else None,
+        "dotted_order": f"{parent['dotted_order']}.{order}" if parent else order,
+        "name": snapshot["name"][:200], "run_type": "chain", "start_time": _when(started),
+        "end_time": _when(snapshot["ended"]), "status": snapshot["status"],
+        "error": snapshot["error"], "inputs": {"inputs": snapshot["inputs"]},
+        "outputs": snapshot["outputs"], "tags": [TRACE_TAG, "workflow"],
+        "run_metadata": snapshot["metadata"], "job_id": None,
+        "workflow_run_id": snapshot["run_id"][:64], "runs_document": document,
+        "run_count": 1 + len(_child_runs(document)),
     }  # fmt: skip
 
 
 def expand_document(
-    trace_id: str, root_order: str, workflow_run_id: str | None, document: dict[str, Any]
+    trace_id: str,
+    root_id: str,
+    root_order: str,
+    workflow_run_id: str | None,
+    document: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Column values of the runs under a compact root, as if each had been stored as a row.
+    """Column values of the runs under a compact workflow run, as if each had been a row.
 
     A step that called its tool once is one `tool` run (the step's params in, its record out);
     a step with retries or `for_each` items is a `chain` run with one `tool` run per attempt,
     and a step that called nothing (skipped, simulated, cancelled) a `chain` run alone. Every
     step run names its tool in its metadata; tags and the rest of the metadata come from the
-    root, as in LangSmith. Run ids follow from the trace id, so every read gives the same ids.
+    trace's root, as in LangSmith. Run ids follow from the workflow run's row id, so every read
+    gives the same ids.
     """
-    base = uuid.UUID(trace_id).int
+    base = uuid.UUID(root_id).int
     common = {"trace_id": trace_id, "job_id": None, "workflow_run_id": workflow_run_id,
               "tags": None, "run_metadata": None}  # fmt: skip
     rows = []
@@ -161,7 +210,7 @@ def expand_document(
             rows.append(
                 common
                 | {
-                    "id": step_run, "parent_run_id": trace_id, "dotted_order": step_order,
+                    "id": step_run, "parent_run_id": root_id, "dotted_order": step_order,
                     "name": step_id[:200], "run_type": "tool" if single else "chain",
                     "start_time": _when(start),
                     "end_time": _when(record.get("finished_at", start)),

@@ -100,7 +100,7 @@ def list_traces(
         if roots:
             ids = [r.trace_id for r in roots]
             counted = session.execute(
-                select(TraceRun.trace_id, func.count())
+                select(TraceRun.trace_id, func.sum(func.coalesce(TraceRun.run_count, 1)))
                 .where(TraceRun.trace_id.in_(ids))
                 .group_by(TraceRun.trace_id)
             )
@@ -116,7 +116,7 @@ def list_traces(
             duration_ms=_duration_ms(r.start_time, r.end_time),
             job_id=r.job_id,
             run_id=r.workflow_run_id,
-            runs=r.run_count or counts.get(r.trace_id, 1),
+            runs=counts.get(r.trace_id, 1),
             tags=r.tags or [],
         )
         for r in roots
@@ -156,8 +156,8 @@ def _rows(trace_id: str, url: str | None = None) -> list[TraceRun]:
 
 
 def _expanded(rows: list[TraceRun]) -> list[TraceRun]:
-    """The rows with every compact root's document expanded into (unsaved) rows, in dotted
-    order like the stored ones."""
+    """The rows with every compact workflow run's document expanded into (unsaved) rows, in
+    dotted order like the stored ones."""
     from app.observability.run_trace import expand_document
 
     if all(row.runs_document is None for row in rows):
@@ -166,7 +166,7 @@ def _expanded(rows: list[TraceRun]) -> list[TraceRun]:
     for row in rows:
         if row.runs_document is not None:
             runs = expand_document(
-                row.trace_id, row.dotted_order, row.workflow_run_id, row.runs_document
+                row.trace_id, row.id, row.dotted_order, row.workflow_run_id, row.runs_document
             )
             expanded.extend(TraceRun(**values) for values in runs)
     return sorted(expanded, key=lambda row: row.dotted_order)
