@@ -255,3 +255,20 @@ steps:
     assert steps["say"].inputs["$truncated"] is True
     assert steps["say"].outputs["output"]["bytes"] > 1_000_000
     assert steps["small"].outputs["output"] == "kept"
+
+
+def test_an_unreachable_trace_store_never_breaks_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory", encoding="utf-8")
+    monkeypatch.setenv("FLOWWRIGHT_DATABASE_URL", f"sqlite:///{blocked / 'sub' / 'x.db'}")
+    get_settings.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            result = run(ECHO, {"value": "hello"})
+    finally:
+        get_settings.cache_clear()
+    assert result.status == "succeeded" and result.steps[0].output == "hello"
+    assert result.trace_id is None  # no id that leads nowhere
+    assert any("trace not stored" in r.getMessage() for r in caplog.records)

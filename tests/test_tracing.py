@@ -370,10 +370,11 @@ def test_storage_failure_never_breaks_the_run(
     blocked.write_text("not a directory", encoding="utf-8")
     url = f"sqlite:///{blocked / 'sub' / 'x.db'}"
     store = LocalTraceStore(url=url)
-    state = run_traced_workflow("run-unstored", store)
-    assert state["outputs"] == {"label": "hello"}
     with caplog.at_level("WARNING"):
+        state = run_traced_workflow("run-unstored", store)
         flush_trace_writes()
-    assert any("could not store trace" in r.getMessage() for r in caplog.records)
+    assert state["outputs"] == {"label": "hello"}
+    assert any("trace not stored" in r.getMessage() for r in caplog.records)
+    assert store.trace_ids == []  # no id handed out for a trace that was not stored
     with pytest.raises(migrate.DatabaseUnavailableError):  # nothing was stored there
-        get_trace(store.trace_ids[0], url=url)
+        list_traces(url=url)

@@ -176,11 +176,12 @@ def _tracing(spec: WorkflowSpec, run_id: str) -> tuple[dict[str, Any], RunTrace 
     return {}, RunTrace(run_id, name, metadata, parent=parent)
 
 
-def _store(recorder: RunTrace, result: RunResult) -> str:
-    """Hand this segment's trace to the trace writer; the id it will be stored under."""
+def _store(recorder: RunTrace, result: RunResult) -> str | None:
+    """Hand this segment's trace to the trace writer; the id it will be stored under (None
+    when the trace store cannot be reached)."""
     from app.db.migrate import resolve_url
     from app.observability.run_trace import store_snapshot
-    from app.observability.trace_writer import submit_trace_write
+    from app.observability.trace_writer import schema_ready, submit_trace_write
     from app.observability.tracing import trace_redaction_enabled
 
     status = {RunStatus.SUCCEEDED: "success", RunStatus.WAITING_APPROVAL: "interrupted",
@@ -191,6 +192,8 @@ def _store(recorder: RunTrace, result: RunResult) -> str:
         outputs={"status": result.status.value, "outputs": result.outputs},
     )  # fmt: skip
     redact, url = trace_redaction_enabled(), resolve_url(None)
+    if not schema_ready(url):
+        return None
     submit_trace_write(lambda: store_snapshot(snapshot, redact=redact, url=url))
     return recorder.trace_id
 

@@ -73,6 +73,24 @@ def submit_trace_write(job: Job) -> None:
     _writer.submit(job)
 
 
+def schema_ready(url: str) -> bool:
+    """Bring the trace database to head on the caller's thread, before handing it a trace.
+
+    A first write in a fresh database migrates it; on the writer thread that migration would
+    run alongside the caller's own database work (it made a resumed job's checkpoint write
+    time out under load). False, with a warning, when the database cannot be reached: the
+    trace is dropped, the traced work goes on.
+    """
+    from app.db.migrate import ensure_schema
+
+    try:
+        ensure_schema(url)
+    except Exception:  # tracing must never fail the run it observes
+        log.warning("trace store unavailable; trace not stored", exc_info=True)
+        return False
+    return True
+
+
 def flush_trace_writes() -> None:
     """Wait until traces handed to the writer are stored (before reading them back)."""
     _writer.flush()

@@ -236,14 +236,15 @@ class LocalTraceStore(BaseTracer):
 
     def _persist_run(self, run: Run) -> None:
         from app.db.migrate import resolve_url
-        from app.observability.trace_writer import submit_trace_write
+        from app.observability.trace_writer import schema_ready, submit_trace_write
 
         try:
             # The finished tree is handed over whole: LangChain no longer touches it, and the
             # graph state its inputs refer to is not changed once the run is over.
             url = resolve_url(self.url)
-            submit_trace_write(lambda: write_trace_rows(self.rows(run), url))
-            self.trace_ids.append(str(run.trace_id or run.id))
+            if schema_ready(url):
+                submit_trace_write(lambda: write_trace_rows(self.rows(run), url))
+                self.trace_ids.append(str(run.trace_id or run.id))
         except Exception:  # tracing must never fail the run it observes
             log.warning("could not store trace %s", run.id, exc_info=True)
         finally:
