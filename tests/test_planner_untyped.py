@@ -112,3 +112,27 @@ def test_abbreviation_dots_do_not_end_a_sentence(tmp_path: Path) -> None:
     ])  # fmt: skip
     result = plan("Cancel my 7 a.m. alarm and set a new one for 8 a.m.", catalog)
     assert _tools(result.spec) == ["alarm_cancel", "alarm_set"]
+
+
+PARCELS = [
+    {"id": "book_courier", "desc": "Courier booking tool"},
+    {
+        "id": "courier_ticket_changing",
+        "desc": "Courier Ticket Booking Modification or Rescheduling Tool",
+    },
+    {"id": "courier_ticket_cancelling", "desc": "Courier Ticket Booking Cancellation Tool"},
+    {"id": "weather_query", "desc": "Weather forecast query tool"},
+    {"id": "send_email", "desc": "Send an email to a recipient"},
+    {"id": "file_write", "desc": "Write content to a file"},
+    {"id": "hotel_search", "desc": "Hotel search tool"},
+    {"id": "train_ticket_query", "desc": "Train ticket query tool"},
+]
+
+
+def test_a_tool_named_for_another_change_is_not_chosen(tmp_path) -> None:
+    """A description may mention the booking it modifies; the tool's name says what it does."""
+    cat = _catalog(tmp_path, PARCELS)
+    booked = plan("I need to book a courier ticket for tomorrow at 9 am.", cat)
+    assert _tools(booked.spec) == ["book_courier"]
+    changed = plan("Please reschedule my courier ticket to Friday.", cat)
+    assert _tools(changed.spec) == ["courier_ticket_changing"]

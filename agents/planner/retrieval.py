@@ -62,7 +62,26 @@ for _group in _SYNONYM_GROUPS:
     for _s in _stems:
         _SYNONYMS.setdefault(_s, set()).update(_stems - {_s})
 
+# Actions that change something, by the first word of their synonym group. A clause that asks
+# for one of them does not ask for a tool named for another ("book a flight ticket" is not
+# "flight ticket changing", whatever words their descriptions share).
+_MUTATIONS = ("book", "cancel", "change", "remove")
+_MUTATION_OF: dict[str, str] = {
+    stem(form): group.split()[0]
+    for group in _SYNONYM_GROUPS
+    if group.split()[0] in _MUTATIONS
+    for w in group.split()
+    for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed")  # also `cancelling`, `cancelled`
+}
+_LOOKUPS = frozenset(
+    stem(w)
+    for group in _SYNONYM_GROUPS
+    if group.split()[0] in ("fetch", "check", "find", "show")
+    for w in group.split()
+)
+
 K1, B = 1.2, 0.5
+OTHER_MUTATION_PENALTY = 0.15
 NAME_WEIGHT, DESC_WEIGHT, PARAM_WEIGHT = 3.0, 1.0, 0.5
 
 
@@ -90,6 +109,7 @@ class ToolIndex:
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.name_stems = [{stem(w) for w in words(i.name)} for i in self.infos]
         self.verbs = frozenset(stem(words(i.name)[0]) for i in self.infos if words(i.name))
+        self.mutations = [_named_mutation(i.name) for i in self.infos]
         vectors = embed.embed([self._text(i) for i in self.infos])
         self.vectors = vectors
 
@@ -142,15 +162,30 @@ class ToolIndex:
             q = embed.embed([text])
             if q is not None:
                 semantic = [float(v) for v in self.vectors @ q[0]]
+        asked = {_MUTATION_OF[t] for t, w in query.items() if w == 1.0 and t in _MUTATION_OF}
         matches = []
         for i, name in enumerate(self.names):
             lex = lexical[i] / (lexical[i] + 4.0) if lexical[i] else 0.0
             rel = lexical[i] / top if top else 0.0
             score = 0.45 * lex + 0.25 * rel + 0.6 * max(0.0, semantic[i])
             score += (bonus or {}).get(name, 0.0)
+            if asked and self.mutations[i] is not None and self.mutations[i] not in asked:
+                score -= OTHER_MUTATION_PENALTY
             matches.append(Match(name, score, lexical[i], semantic[i]))
         matches.sort(key=lambda m: (-m.score, m.tool))
         return matches
+
+
+def _named_mutation(name: str) -> str | None:
+    """The change a tool's name says it makes: its last action word (the head of a compound
+    such as `hotel_booking_modification`), when that action changes something."""
+    for word in reversed(words(name)):
+        action = _MUTATION_OF.get(stem(word))
+        if action is not None:
+            return action
+        if stem(word) in _LOOKUPS:  # a tool that only looks something up (`booking_query`)
+            return None
+    return None
 
 
 _INDEXES: weakref.WeakKeyDictionary[Catalog, ToolIndex] = weakref.WeakKeyDictionary()
