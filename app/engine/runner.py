@@ -191,6 +191,9 @@ def _store(recorder: RunTrace, result: RunResult) -> str | None:
         inputs=result.inputs, status=status, error=error,
         outputs={"status": result.status.value, "outputs": result.outputs},
     )  # fmt: skip
+    if recorder.parent is not None:  # stored with the enclosing trace, when that ends
+        recorder.parent.store.add_nested(snapshot)
+        return recorder.trace_id
     redact, url = trace_redaction_enabled(), resolve_url(None)
     if not schema_ready(url):
         return None

@@ -22,11 +22,14 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.db.values import MAX_STORED_JSON_BYTES, capped_json_data, json_bytes, to_json_value
 from app.observability.redaction import json_may_hold_secrets
 from app.observability.tracing import TRACE_TAG, redacted_json, write_trace_rows
+
+if TYPE_CHECKING:
+    from app.observability.tracing import LocalTraceStore
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
 
@@ -44,11 +47,13 @@ class ToolAttempt(NamedTuple):
 
 
 class TraceParent(NamedTuple):
-    """Where a run nested in another trace hangs: that trace and the run that started it."""
+    """Where a run nested in another trace hangs: that trace, the run that started it, and
+    the store that writes that trace (the nested run is stored with it, in one statement)."""
 
     trace_id: str
     run_id: str
     dotted_order: str
+    store: LocalTraceStore
 
 
 @dataclass
@@ -84,7 +89,7 @@ class RunTrace:
         return to_json_value(
             {
                 "trace_id": self.trace_id, "root_id": self.root_id,
-                "parent": self.parent._asdict() if self.parent is not None else None,
+                "parent": self.parent._asdict() | {"store": None} if self.parent else None,
                 "run_id": self.run_id, "name": self.name,
                 "metadata": self.metadata, "started": self.started, "ended": time.time(),
                 "inputs": inputs, "status": status, "outputs": outputs, "error": error,
@@ -115,7 +120,7 @@ def enclosing_position(handlers: list[Any]) -> TraceParent | None:
     if found is None:
         return None
     trace_id, dotted_order = found
-    return TraceParent(str(trace_id), str(parent_run_id), dotted_order)
+    return TraceParent(str(trace_id), str(parent_run_id), dotted_order, stores[0])
 
 
 def store_snapshot(snapshot: dict[str, Any], *, redact: bool, url: str | None = None) -> bool:

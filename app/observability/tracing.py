@@ -233,6 +233,12 @@ class LocalTraceStore(BaseTracer):
         )
         self.url = url
         self.trace_ids: list[str] = []
+        self.nested: dict[str, list[dict[str, Any]]] = {}
+
+    def add_nested(self, snapshot: dict[str, Any]) -> None:
+        """A run the engine recorded inside one of this store's traces (a generation's dry
+        run, `app.observability.run_trace`): written with that trace when its root ends."""
+        self.nested.setdefault(snapshot["trace_id"], []).append(snapshot)
 
     def _persist_run(self, run: Run) -> None:
         from app.db.migrate import resolve_url
@@ -242,8 +248,9 @@ class LocalTraceStore(BaseTracer):
             # The finished tree is handed over whole: LangChain no longer touches it, and the
             # graph state its inputs refer to is not changed once the run is over.
             url = resolve_url(self.url)
+            nested = self.nested.pop(str(run.trace_id or run.id), [])
             if schema_ready(url):
-                submit_trace_write(lambda: write_trace_rows(self.rows(run), url))
+                submit_trace_write(lambda: write_trace_rows(self.rows(run, nested), url))
                 self.trace_ids.append(str(run.trace_id or run.id))
         except Exception:  # tracing must never fail the run it observes
             log.warning("could not store trace %s", run.id, exc_info=True)
@@ -251,8 +258,11 @@ class LocalTraceStore(BaseTracer):
             for item in _walk(run):
                 self.order_map.pop(item.id, None)
 
-    def rows(self, root: Run) -> list[dict[str, Any]]:
-        """Column values of every run in the tree of `root` (one `TracePayload` per trace)."""
+    def rows(self, root: Run, nested: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+        """Column values of every run in the tree of `root` (one `TracePayload` per trace),
+        then the rows of the engine-recorded runs `nested` in it."""
+        from app.observability.run_trace import root_row, stored_snapshot
+
         root_meta = (root.extra or {}).get("metadata") or {}
         payload = TracePayload(self.redact_payloads)
         rows = []
@@ -283,9 +293,11 @@ class LocalTraceStore(BaseTracer):
                     "run_metadata": payload(meta) if meta else None,
                     "job_id": str(job_id)[:64] if job_id is not None else None,
                     "workflow_run_id": str(run_id)[:64] if run_id is not None else None,
+                    "runs_document": None,
+                    "run_count": None,
                 }
             )
-        return rows
+        return rows + [root_row(stored_snapshot(s, redact=self.redact_payloads)) for s in nested]
 
 
 class TracePayload:
