@@ -108,28 +108,24 @@ def _redact_text(text: str) -> str:
     return text
 
 
-# A string in compact JSON text, and whether a key's colon follows it.
-_JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(:?)')
+# A string in compact JSON text (escapes included).
+_JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 
 
 def json_may_hold_secrets(text: str) -> bool:
-    """Whether `redact` would change the data whose compact JSON text is `text`.
+    """Whether `redact` could change the data whose compact JSON text is `text`.
 
-    Lets a caller skip rebuilding the data when nothing in it is secret: the text's distinct
-    strings are checked once each (the text of a long run repeats the same few), where a walk
-    visits every value. Keys are checked as keys and values as values, exactly as `redact`
-    does, so the answer is never False for data it would mask; it can be True for data it
-    would not (a secret-looking key holding a number).
+    Lets a caller skip rebuilding the data when nothing in it is secret: each distinct string
+    of the text (a long run's trace repeats the same few) is checked once, as a key name and
+    as a value, where a walk visits every value. Never False for data `redact` would change;
+    True for some it would not (a value that reads like a secret key name, a secret-looking
+    key holding a number), which then take the walk.
     """
     if "\\" in text:  # escapes: only a full tokenizer finds where strings end
-        strings = {(json.loads(f'"{s}"'), bool(colon)) for s, colon in _JSON_STRING.findall(text)}
-    else:  # every other quote opens a string; a key's closing quote is followed by its colon
-        parts = text.split('"')
-        strings = set(zip(parts[1::2], (after[:1] == ":" for after in parts[2::2]), strict=True))
-    return any(
-        is_secret_key(string) if is_key else redact_text(string) != string
-        for string, is_key in strings
-    )
+        strings = {json.loads(f'"{s}"') for s in _JSON_STRING.findall(text)}
+    else:  # every other quote opens a string
+        strings = set(text.split('"')[1::2])
+    return any(is_secret_key(string) or redact_text(string) != string for string in strings)
 
 
 def _masked(value: Any) -> Any:
