@@ -192,7 +192,7 @@ def _store(recorder: RunTrace, result: RunResult) -> str | None:
         outputs={"status": result.status.value, "outputs": result.outputs},
     )  # fmt: skip
     if recorder.parent is not None:  # stored with the enclosing trace, when that ends
-        recorder.parent.store.add_nested(snapshot)
+        recorder.parent.store.add_nested(recorder.trace_id, snapshot)
         return recorder.trace_id
     redact, url = trace_redaction_enabled(), resolve_url(None)
     if not schema_ready(url):

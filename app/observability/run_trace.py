@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from app.db.values import MAX_STORED_JSON_BYTES, capped_json_data, json_bytes, to_json_value
+from app.db.values import (
+    MAX_STORED_JSON_BYTES,
+    capped_json_data,
+    json_bytes,
+    load_json,
+    to_json_value,
+)
 from app.observability.redaction import json_may_hold_secrets
 from app.observability.tracing import TRACE_TAG, redacted_json, write_trace_rows
 
@@ -81,12 +87,10 @@ class RunTrace:
         """A step's final record (a cancelled step has no times: it is placed when it ended)."""
         self.steps.append((step_id, tool, {"started_at": time.time(), **record}))
 
-    def snapshot(
-        self, *, inputs: Any, status: str, outputs: Any, error: str | None
-    ) -> dict[str, Any]:
-        """The segment as plain JSON data, copied now: the caller may change the run's result
-        objects while the writer thread turns this into rows."""
-        return to_json_value(
+    def snapshot(self, *, inputs: Any, status: str, outputs: Any, error: str | None) -> bytes:
+        """The segment as compact JSON, encoded now: the caller may change the run's result
+        objects while the writer thread stores it, and encoding is all the caller pays for."""
+        return json_bytes(
             {
                 "trace_id": self.trace_id, "root_id": self.root_id,
                 "parent": self.parent._asdict() | {"store": None} if self.parent else None,
@@ -94,8 +98,9 @@ class RunTrace:
                 "metadata": self.metadata, "started": self.started, "ended": time.time(),
                 "inputs": inputs, "status": status, "outputs": outputs, "error": error,
                 "steps": [[step, tool, _step_fields(rec)] for step, tool, rec in self.steps],
-                "attempts": self.attempts,
-            }
+                "attempts": [tuple(a) for a in self.attempts],  # orjson encodes tuples itself
+            },
+            default=to_json_value,
         )  # fmt: skip
 
 
@@ -123,26 +128,27 @@ def enclosing_position(handlers: list[Any]) -> TraceParent | None:
     return TraceParent(str(trace_id), str(parent_run_id), dotted_order, stores[0])
 
 
-def store_snapshot(snapshot: dict[str, Any], *, redact: bool, url: str | None = None) -> bool:
+def store_snapshot(snapshot: bytes, *, redact: bool, url: str | None = None) -> bool:
     """Store a `RunTrace.snapshot` as one row; False (logged) when storage failed."""
     return write_trace_rows([root_row(stored_snapshot(snapshot, redact=redact))], url)
 
 
-def stored_snapshot(snapshot: dict[str, Any], *, redact: bool) -> dict[str, Any]:
-    """The snapshot as it may be stored: secrets masked (unless redaction is off), every
-    payload within the size cap.
+def stored_snapshot(snapshot: bytes, *, redact: bool) -> dict[str, Any]:
+    """A `RunTrace.snapshot` as it may be stored: secrets masked (unless redaction is off),
+    every payload within the size cap.
 
-    Both checks look at the snapshot's JSON text first and walk it only when it could hold a
+    Both checks look at the JSON text first and walk the data only when it could hold a
     secret or a payload could be too big, which for most runs it cannot: walking 100 steps
     took longer than storing them.
     """
-    text = json_bytes(snapshot).decode()
+    text = snapshot.decode()
+    data = load_json(text)
     if redact and json_may_hold_secrets(text):
-        snapshot = redacted_json(snapshot, {})
-        text = json_bytes(snapshot).decode()
+        data = redacted_json(data, {})
+        text = json_bytes(data).decode()
     if len(text) > MAX_STORED_JSON_BYTES:
-        snapshot = _capped(snapshot)
-    return snapshot
+        data = _capped(data)
+    return data
 
 
 def _capped(snapshot: dict[str, Any]) -> dict[str, Any]:

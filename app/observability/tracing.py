@@ -233,12 +233,12 @@ class LocalTraceStore(BaseTracer):
         )
         self.url = url
         self.trace_ids: list[str] = []
-        self.nested: dict[str, list[dict[str, Any]]] = {}
+        self.nested: dict[str, list[bytes]] = {}
 
-    def add_nested(self, snapshot: dict[str, Any]) -> None:
+    def add_nested(self, trace_id: str, snapshot: bytes) -> None:
         """A run the engine recorded inside one of this store's traces (a generation's dry
         run, `app.observability.run_trace`): written with that trace when its root ends."""
-        self.nested.setdefault(snapshot["trace_id"], []).append(snapshot)
+        self.nested.setdefault(trace_id, []).append(snapshot)
 
     def _persist_run(self, run: Run) -> None:
         from app.db.migrate import resolve_url
@@ -258,7 +258,7 @@ class LocalTraceStore(BaseTracer):
             for item in _walk(run):
                 self.order_map.pop(item.id, None)
 
-    def rows(self, root: Run, nested: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    def rows(self, root: Run, nested: Sequence[bytes] = ()) -> list[dict[str, Any]]:
         """Column values of every run in the tree of `root` (one `TracePayload` per trace),
         then the rows of the engine-recorded runs `nested` in it."""
         from app.observability.run_trace import root_row, stored_snapshot
