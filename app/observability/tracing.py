@@ -319,8 +319,6 @@ class TracePayload:
 
 def write_trace_rows(rows: list[dict[str, Any]], url: str | None = None) -> bool:
     """Insert a whole trace in one statement; False (and a warning) when storage fails."""
-    from sqlalchemy.orm import Session
-
     from app.db.base import engine_for
     from app.db.migrate import ensure_schema, resolve_url
     from app.db.trace_models import TraceRun
@@ -328,10 +326,10 @@ def write_trace_rows(rows: list[dict[str, Any]], url: str | None = None) -> bool
     try:
         resolved = resolve_url(url)
         ensure_schema(resolved)
-        with Session(engine_for(resolved, wait_for_disk=False)) as session, session.begin():
+        with engine_for(resolved, wait_for_disk=False).begin() as conn:
             # Core executemany: one statement for the whole trace (the ORM's bulk insert would
             # split rows into groups by which JSON columns are NULL).
-            session.execute(TraceRun.__table__.insert(), rows)
+            conn.execute(TraceRun.__table__.insert(), rows)
     except Exception:  # tracing must never fail the run it observes
         log.warning("could not store trace %s", rows[0]["trace_id"] if rows else "?",
                     exc_info=True)  # fmt: skip
