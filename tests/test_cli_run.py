@@ -204,6 +204,9 @@ def test_ctrl_c_says_how_to_resume_and_the_run_resumes(env: dict[str, str], tmp_
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "run", spec, "--module", TOOLS],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A suite started in the background by a shell inherits SIGINT ignored, and so would
+        # the CLI: Ctrl-C must reach it as it does in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while "started:two" not in (log.read_text() if log.exists() else ""):
@@ -211,10 +214,9 @@ def test_ctrl_c_says_how_to_resume_and_the_run_resumes(env: dict[str, str], tmp_
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     # Give the CLI time to take the signal before the blocked step can finish: released at once,
-    # a loaded machine could finish the run first (and rightly exit 0; it did once after 1 s,
-    # in a full parallel test run). The step's thread must end for the process to exit; the
-    # run must still be resumable.
-    time.sleep(3.0)
+    # a loaded machine could finish the run first (and rightly exit 0). The step's thread must
+    # end for the process to exit; the run must still be resumable.
+    time.sleep(1.0)
     release.touch()
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130
