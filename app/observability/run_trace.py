@@ -93,7 +93,7 @@ class RunTrace:
         return json_bytes(
             {
                 "trace_id": self.trace_id, "root_id": self.root_id,
-                "parent": self.parent._asdict() | {"store": None} if self.parent else None,
+                "parent": _where(self.parent) if self.parent is not None else None,
                 "run_id": self.run_id, "name": self.name,
                 "metadata": self.metadata, "started": self.started, "ended": time.time(),
                 "inputs": inputs, "status": status, "outputs": outputs, "error": error,
@@ -102,6 +102,10 @@ class RunTrace:
             },
             default=to_json_value,
         )  # fmt: skip
+
+
+def _where(parent: TraceParent) -> dict[str, str]:
+    return {"run_id": parent.run_id, "dotted_order": parent.dotted_order}
 
 
 def enclosing_position(handlers: list[Any]) -> TraceParent | None:
