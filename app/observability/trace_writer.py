@@ -89,16 +89,6 @@ class TraceWriter:
                 self._changed.notify_all()
 
 
-def yield_gil() -> None:
-    """Let a thread waiting for the GIL (a run finishing, a request) go before the writer goes on.
-
-    `time.sleep(0)` releases the GIL long enough (tens of microseconds) for a waiting thread to
-    take it; `os.sched_yield` is cheaper but returns before the other thread is scheduled, so
-    the writer usually takes the GIL straight back (measured: callers waited longer).
-    """
-    time.sleep(0)
-
-
 _writer = TraceWriter()
 atexit.register(_writer.flush)
 

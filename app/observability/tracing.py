@@ -31,7 +31,6 @@ from langchain_core.tracers.schemas import Run
 from app.config import get_settings
 from app.db.values import capped_json_data, to_json_value
 from app.observability.redaction import REDACTED, is_secret_key, redact, redact_text
-from app.observability.trace_writer import yield_gil
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +265,7 @@ class LocalTraceStore(BaseTracer):
         root_meta = (root.extra or {}).get("metadata") or {}
         payload = TracePayload(self.redact_payloads)
         rows = []
-        for n, run in enumerate(_walk(root), 1):
-            if n % 16 == 0:
-                yield_gil()  # on the writer thread: a waiting run or request goes first
+        for run in _walk(root):
             meta = (run.extra or {}).get("metadata") or {}
             job_id = meta.get("job_id", root_meta.get("job_id"))
             run_id = meta.get("run_id", root_meta.get("run_id"))
