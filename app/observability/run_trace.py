@@ -22,20 +22,26 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
+
+from langchain_core.runnables.config import var_child_runnable_config
 
 from app.db.values import (
     MAX_STORED_JSON_BYTES,
+    as_utc,
     capped_json_data,
     json_bytes,
     load_json,
     to_json_value,
 )
+from app.observability.callbacks import MetricsCallbackHandler
 from app.observability.redaction import json_may_hold_secrets
-from app.observability.tracing import TRACE_TAG, redacted_json, write_trace_rows
-
-if TYPE_CHECKING:
-    from app.observability.tracing import LocalTraceStore
+from app.observability.tracing import (
+    TRACE_TAG,
+    LocalTraceStore,
+    redacted_json,
+    write_trace_rows,
+)
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
 
@@ -114,11 +120,6 @@ def enclosing_position(handlers: list[Any]) -> TraceParent | None:
     Only when the local store (and the LLM metrics handler) are all that observe the enclosing
     run: any other handler must keep seeing the nested run through LangChain's callbacks.
     """
-    from langchain_core.runnables.config import var_child_runnable_config
-
-    from app.observability.callbacks import MetricsCallbackHandler
-    from app.observability.tracing import LocalTraceStore
-
     stores = [h for h in handlers if isinstance(h, LocalTraceStore)]
     known = all(isinstance(h, LocalTraceStore | MetricsCallbackHandler) for h in handlers)
     if len(stores) != 1 or not known:
@@ -160,7 +161,7 @@ def _capped(snapshot: dict[str, Any]) -> dict[str, Any]:
         return capped_json_data(value)[0]
 
     steps = [
-        [step, tool, {k: cap(v) if k in CAPPED_FIELDS else v for k, v in record.items()}]
+        [step, tool, {k: cap(v) if k in PAYLOAD_FIELDS else v for k, v in record.items()}]
         for step, tool, record in snapshot["steps"]
     ]
     attempts = [[*a[:4], cap(a[4]), cap(a[5]), *a[6:]] for a in snapshot["attempts"]]
@@ -182,8 +183,8 @@ def root_row(snapshot: dict[str, Any]) -> dict[str, Any]:
         "id": root_id, "trace_id": snapshot["trace_id"],
         "parent_run_id": parent["run_id"] if parent else None,
         "dotted_order": f"{parent['dotted_order']}.{order}" if parent else order,
-        "name": snapshot["name"][:200], "run_type": "chain", "start_time": _when(started),
-        "end_time": _when(snapshot["ended"]), "status": snapshot["status"],
+        "name": snapshot["name"][:200], "run_type": "chain", "start_time": as_utc(started),
+        "end_time": as_utc(snapshot["ended"]), "status": snapshot["status"],
         "error": snapshot["error"], "inputs": {"inputs": snapshot["inputs"]},
         "outputs": snapshot["outputs"], "tags": [TRACE_TAG, "workflow"],
         "run_metadata": snapshot["metadata"], "job_id": None,
@@ -221,14 +222,14 @@ def expand_document(
             failed = record.get("status") in FAILED_STEPS
             single = len(attempts) == 1
             if attempts and not single:  # the output is on the attempts' runs
-                record = {k: v for k, v in record.items() if k not in ("output", "item_errors")}
+                record = {k: v for k, v in record.items() if k not in PAYLOAD_FIELDS}
             rows.append(
                 common
                 | {
                     "id": step_run, "parent_run_id": root_id, "dotted_order": step_order,
                     "name": step_id[:200], "run_type": "tool" if single else "chain",
-                    "start_time": _when(start),
-                    "end_time": _when(record.get("finished_at", start)),
+                    "start_time": as_utc(start),
+                    "end_time": as_utc(record.get("finished_at", start)),
                     "status": "error" if failed else "success",
                     "error": (record.get("error") or {}).get("message") if failed else None,
                     "inputs": ToolAttempt(*attempts[0]).params if single else {},
@@ -244,7 +245,7 @@ def expand_document(
                     "id": run_id, "parent_run_id": step_run,
                     "dotted_order": f"{step_order}.{_order(attempt.started, run_id)}",
                     "name": attempt.tool[:200], "run_type": "tool",
-                    "start_time": _when(attempt.started), "end_time": _when(attempt.finished),
+                    "start_time": as_utc(attempt.started), "end_time": as_utc(attempt.finished),
                     "status": "error" if attempt.error else "success", "error": attempt.error,
                     "inputs": attempt.params,
                     "outputs": None if attempt.error else {"output": attempt.output},
@@ -270,7 +271,7 @@ def _child_runs(document: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 DOCUMENT_FORMAT = 1
 STEP_OUTPUTS = ("status", "output", "reason", "attempts", "item_errors")
-CAPPED_FIELDS = ("output", "item_errors")
+PAYLOAD_FIELDS = ("output", "item_errors")  # a step record's tool results
 FAILED_STEPS = ("failed", "rejected")
 
 
@@ -279,10 +280,6 @@ def _step_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {key: record[key] for key in keep if record.get(key) is not None}
 
 
-def _when(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
 def _order(epoch: float, run_id: str) -> str:
     """A segment of LangSmith's dotted order: start time, then the run id."""
-    return f"{_when(epoch):%Y%m%dT%H%M%S%fZ}{run_id}"
+    return f"{datetime.fromtimestamp(epoch, UTC):%Y%m%dT%H%M%S%fZ}{run_id}"
