@@ -123,7 +123,8 @@ def _traced(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     before it exists, so the caller gets it even when the job crashes or pauses; it is None
     when neither the local store nor LangSmith is recording.
     """
-    from app.observability.tracing import LocalTraceStore, langsmith_enabled
+    from app.observability.trace_store import LocalTraceStore
+    from app.observability.tracing import langsmith_enabled
 
     root = uuid.uuid4()
     recorded = langsmith_enabled() or any(

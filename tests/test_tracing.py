@@ -31,14 +31,10 @@ from app.db import migrate
 from app.db.base import engine_for
 from app.engine.inputs import prepare_inputs
 from app.engine.runner import WorkflowRunner
+from app.observability.trace_store import LocalTraceStore
 from app.observability.trace_writer import flush_trace_writes
 from app.observability.traces import TraceNotFoundError, export_trace, get_trace, list_traces
-from app.observability.tracing import (
-    LocalTraceStore,
-    configure_langsmith,
-    flush_traces,
-    tracing_config,
-)
+from app.observability.tracing import configure_langsmith, flush_traces, tracing_config
 from app.workflow.spec import WorkflowSpec
 from tests import engine_tools
 from tests.trace_helpers import JWT, WORKFLOW
@@ -227,9 +223,19 @@ def test_langsmith_receives_the_run_tree_with_ids_and_no_secrets(
     assert set(exported) == {str(k) for k in runs}
     for run_id, run in runs.items():
         parent = run.get("parent_run_id")
-        assert exported[str(run_id)]["parent_run_id"] == (str(parent) if parent else None)
+        mine = exported[str(run_id)]
+        assert mine["parent_run_id"] == (str(parent) if parent else None)
+        # Same name, type and place in the tree as LangSmith's own tracer gives the run.
+        assert (mine["name"], mine["run_type"]) == (run["name"], run["run_type"])
+        assert ids_on_path(mine["dotted_order"]) == ids_on_path(run["dotted_order"])
     stored = json.dumps(export_trace(trace_id))
     assert PASSWORD not in stored and JWT not in stored
+
+
+def ids_on_path(dotted_order: str) -> list[str]:
+    """The run ids a ``dotted_order`` lists from the root (each part is a time then an id;
+    two tracers time the same run a few microseconds apart)."""
+    return [part[-36:] for part in dotted_order.split(".")]
 
 
 # --- the local trace store on a real workflow run ---------------------------------------------
@@ -253,7 +259,7 @@ def test_workflow_run_is_stored_as_one_tree_and_shown_by_the_cli(
     state = run_traced_workflow("run-traced-1", store)
     assert state["outputs"] == {"label": "hello"}
     (trace_id,) = store.trace_ids
-    assert store.order_map == {} and store.run_map == {}  # nothing kept after the write
+    assert store.runs == {}  # nothing kept after the write
 
     (summary,) = list_traces(run_id="run-traced-1")
     assert summary.trace_id == trace_id and summary.status == "success"

@@ -36,12 +36,8 @@ from app.db.values import (
 )
 from app.observability.callbacks import MetricsCallbackHandler
 from app.observability.redaction import json_may_hold_secrets
-from app.observability.tracing import (
-    TRACE_TAG,
-    LocalTraceStore,
-    redacted_json,
-    write_trace_rows,
-)
+from app.observability.trace_store import LocalTraceStore, redacted_json, write_trace_rows
+from app.observability.tracing import TRACE_TAG
 
 current_trace: ContextVar[RunTrace | None] = ContextVar("flowwright_run_trace", default=None)
 
@@ -126,11 +122,11 @@ def enclosing_position(handlers: list[Any]) -> TraceParent | None:
         return None
     manager = (var_child_runnable_config.get() or {}).get("callbacks")
     parent_run_id = getattr(manager, "parent_run_id", None)
-    found = stores[0].order_map.get(parent_run_id) if parent_run_id is not None else None
+    found = stores[0].position(parent_run_id) if parent_run_id is not None else None
     if found is None:
         return None
     trace_id, dotted_order = found
-    return TraceParent(str(trace_id), str(parent_run_id), dotted_order, stores[0])
+    return TraceParent(trace_id, str(parent_run_id), dotted_order, stores[0])
 
 
 def store_snapshot(snapshot: bytes, *, redact: bool, url: str | None = None) -> bool:
