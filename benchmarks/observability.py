@@ -9,11 +9,12 @@ replaced by no-ops), in alternating rounds after a warm-up so drift hits both si
 * workflow: a 100-step chain of a pure tool through `WorkflowRunner` (tracing on/off; the
   engine records the trace itself and a background writer stores it).
 
-Prints on/off ratios (medians), both until the call returns and including the trace write;
-exits 1 when either ratio including the write exceeds the target (1.10).
+Prints on/off ratios (medians), both until the call returns and including the trace write,
+and the paired ratio (the median of each round's own ratio, including the write); exits 1
+when either workload's paired ratio exceeds the target (1.10).
 
     .venv/bin/python benchmarks/observability.py [--data ../shared/eval/builtin_dev.jsonl]
-        [--requests 4] [--rounds 11] [--json]
+        [--requests 4] [--rounds 31] [--json]
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ def compare(run: Callable[[bool], None], rounds: int) -> dict[str, float]:
     Traces are stored by a background writer; each round waits for it, so no round pays for
     another's trace. `on_s` is what the caller waits for (the run returns), `on_total_s` adds
     the wait for the trace to be stored: the whole cost of tracing, wherever it runs.
+
+    `ratio_total` divides the two sides' medians; `paired_ratio_total` is the median of each
+    round's own on/off ratio. The machine's speed drifts between rounds by more than tracing
+    costs (the same 100-step run takes 51-115 ms with tracing off), and a round's two runs
+    are back to back, so the paired ratio is the one drift does not move; it is the target's.
     """
     from app.observability.trace_writer import flush_trace_writes
 
@@ -111,6 +117,9 @@ def compare(run: Callable[[bool], None], rounds: int) -> dict[str, float]:
     medians = {f"{name}_s": statistics.median(values) for name, values in samples.items()}
     medians["ratio"] = medians["on_s"] / medians["off_s"]
     medians["ratio_total"] = medians["on_total_s"] / medians["off_s"]
+    medians["paired_ratio_total"] = statistics.median(
+        on / off for on, off in zip(samples["on_total"], samples["off"], strict=True)
+    )
     return medians
 
 
@@ -159,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(ROOT.parent / "shared/eval/builtin_dev.jsonl"))
     parser.add_argument("--requests", type=int, default=4, help="Dev-set requests per round.")
     parser.add_argument(
-        "--rounds", type=int, default=11, help="Rounds of generate; the workflow gets 5x as many."
+        "--rounds", type=int, default=31, help="Rounds of generate; the workflow gets 5x as many."
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -184,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["generate"]["requests"] = len(requests)
     names = ("generate", "workflow_100_steps")
-    over = [name for name in names if report[name]["ratio_total"] > TARGET]
+    over = [name for name in names if report[name]["paired_ratio_total"] > TARGET]
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -192,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             row = report[name]
             print(f"{name:20s} off {row['off_s']:.4f} s  on {row['on_s']:.4f} s "
                   f"(ratio {row['ratio']:.3f})  on incl. trace write {row['on_total_s']:.4f} s "
-                  f"(ratio {row['ratio_total']:.3f})  target ≤ {TARGET}")  # fmt: skip
+                  f"(ratio {row['ratio_total']:.3f}; paired {row['paired_ratio_total']:.3f})  "
+                  f"target ≤ {TARGET} (paired)")  # fmt: skip
         print("over target: " + ", ".join(over) if over else "within target")
     return 1 if over else 0
 
