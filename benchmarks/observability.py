@@ -2,7 +2,7 @@
 
 Two workloads, each measured with everything on (local trace store, LLM metrics handler,
 Prometheus helpers) and everything off (no callbacks, Prometheus helpers
-replaced by no-ops), in alternating rounds after a warm-up so drift hits both sides equally:
+replaced by no-ops), in back-to-back pairs after a warm-up so drift hits both sides equally:
 
 * generate: in-process `generate_workflow` (the CLI's service call) without the generated-test
   run, over a few dev-set requests;
@@ -10,7 +10,7 @@ replaced by no-ops), in alternating rounds after a warm-up so drift hits both si
   engine records the trace itself and a background writer stores it).
 
 Prints on/off ratios (medians), both until the call returns and including the trace write,
-and the paired ratio (the median of each round's own ratio, including the write); exits 1
+and the paired ratio (the median of each pair's own ratio, including the write); exits 1
 when either workload's paired ratio exceeds the target (1.10).
 
     .venv/bin/python benchmarks/observability.py [--data ../shared/eval/builtin_dev.jsonl]
@@ -82,30 +82,34 @@ def observability(on: bool) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-def compare(run: Callable[[bool], None], rounds: int) -> dict[str, float]:
-    """Medians of `run(on)` for on and off, alternating, after one warm-up of each.
+def compare(run: Callable[[bool, int], None], pairs: int, cycle: int = 1) -> dict[str, float]:
+    """Medians of `run(on, index)` for on and off, in back-to-back pairs after a warm-up.
 
-    Traces are stored by a background writer; each round waits for it, so no round pays for
-    another's trace. `on_s` is what the caller waits for (the run returns), `on_total_s` adds
-    the wait for the trace to be stored: the whole cost of tracing, wherever it runs.
+    Pair `index` runs input `index % cycle` once with everything on and once off; the order
+    flips every `cycle` pairs, so each input is measured in both orders. Traces are stored by
+    a background writer; each run waits for it, so no run pays for another's trace. `on_s` is
+    what the caller waits for (the run returns), `on_total_s` adds the wait for the trace to
+    be stored: the whole cost of tracing, wherever it runs.
 
     `ratio_total` divides the two sides' medians; `paired_ratio_total` is the median of each
-    round's own on/off ratio. The machine's speed drifts between rounds by more than tracing
-    costs (the same 100-step run takes 51-115 ms with tracing off), and a round's two runs
-    are back to back, so the paired ratio is the one drift does not move; it is the target's.
+    pair's own on/off ratio. The machine's speed drifts by more than tracing costs (the same
+    100-step run takes 51-115 ms with tracing off, a round of 4 generations 305-504 ms), and
+    a pair's two runs are back to back, so the paired ratio is the one drift does not move;
+    it is the target's.
     """
     from app.observability.trace_writer import flush_trace_writes
 
     samples: dict[str, list[float]] = {"on": [], "on_total": [], "off": []}
-    for on in (True, False):
-        with observability(on):
-            run(on)
-            flush_trace_writes()
-    for index in range(rounds):
-        for on in (True, False) if index % 2 == 0 else (False, True):
+    for index in range(cycle):
+        for on in (True, False):
+            with observability(on):
+                run(on, index)
+                flush_trace_writes()
+    for index in range(pairs):
+        for on in (True, False) if (index // cycle) % 2 == 0 else (False, True):
             with observability(on):
                 start = time.perf_counter()
-                run(on)
+                run(on, index)
                 returned = time.perf_counter()
                 flush_trace_writes()
                 done = time.perf_counter()
@@ -120,23 +124,23 @@ def compare(run: Callable[[bool], None], rounds: int) -> dict[str, float]:
     medians["paired_ratio_total"] = statistics.median(
         on / off for on, off in zip(samples["on_total"], samples["off"], strict=True)
     )
+    medians["pairs"] = pairs
     return medians
 
 
-def generate_workload(requests: list[str], tmp: Path) -> Callable[[bool], None]:
+def generate_workload(requests: list[str], tmp: Path) -> Callable[[bool, int], None]:
     from agents.service import generate_workflow
 
     counter = iter(range(1_000_000))
 
-    def run(_on: bool) -> None:
-        for request in requests:
-            out = tmp / f"gen-{next(counter)}"
-            generate_workflow(request, out_dir=out, run_tests=False)
+    def run(_on: bool, index: int) -> None:
+        out = tmp / f"gen-{next(counter)}"
+        generate_workflow(requests[index % len(requests)], out_dir=out, run_tests=False)
 
     return run
 
 
-def workflow_workload() -> Callable[[bool], None]:
+def workflow_workload() -> Callable[[bool, int], None]:
     from app.engine.runner import WorkflowRunner
     from app.tools.registry import Catalog
     from app.workflow.spec import WorkflowSpec
@@ -154,7 +158,7 @@ def workflow_workload() -> Callable[[bool], None]:
     catalog = Catalog.builtin()
     runners = {on: WorkflowRunner(catalog, tracing=on) for on in (True, False)}
 
-    def run(on: bool) -> None:
+    def run(on: bool, _index: int) -> None:
         result = asyncio.run(runners[on].run(spec, {"text": TEXT}))
         assert result.status == "succeeded", result.error
         if on:
@@ -166,9 +170,9 @@ def workflow_workload() -> Callable[[bool], None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared/eval/builtin_dev.jsonl"))
-    parser.add_argument("--requests", type=int, default=4, help="Dev-set requests per round.")
+    parser.add_argument("--requests", type=int, default=4, help="Dev-set requests to generate.")
     parser.add_argument(
-        "--rounds", type=int, default=31, help="Rounds of generate; the workflow gets 5x as many."
+        "--rounds", type=int, default=31, help="Pairs per generate request; the workflow gets 5x."
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -187,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         requests = FALLBACK_REQUESTS[: args.requests]
 
     report: dict[str, Any] = {
-        "generate": compare(generate_workload(requests, tmp), args.rounds),
+        "generate": compare(
+            generate_workload(requests, tmp), args.rounds * len(requests), cycle=len(requests)
+        ),
         "workflow_100_steps": compare(workflow_workload(), 5 * args.rounds),
         "target": TARGET,
     }
