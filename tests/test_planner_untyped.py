@@ -136,3 +136,22 @@ def test_a_tool_named_for_another_change_is_not_chosen(tmp_path) -> None:
     assert _tools(booked.spec) == ["book_courier"]
     changed = plan("Please reschedule my courier ticket to Friday.", cat)
     assert _tools(changed.spec) == ["courier_ticket_changing"]
+
+
+def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:
+    """Asking for "the images of the most popular widget" lists the popular widgets, then
+    fetches one's images; asking for the widgets themselves (plural) is the list alone."""
+    cat = _catalog(tmp_path, WIDGETS)
+    graph = ToolGraph.from_links(
+        [
+            ("popular_widgets", "widget_image"),
+            ("popular_widgets", "widget_detail"),
+            ("search_widget", "widget_image"),
+            ("search_widget", "widget_detail"),
+        ]
+    )
+    one = plan("Give me the images of the most popular widget", cat, graph)
+    assert _tools(one.spec) == ["popular_widgets", "widget_image"]
+    assert _links(one.spec) == {("popular_widgets", "widget_image")}
+    listed = plan("Which widgets are currently popular?", cat, graph)
+    assert _tools(listed.spec) == ["popular_widgets"]

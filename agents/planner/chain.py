@@ -13,6 +13,9 @@ import re
 from collections.abc import Callable
 
 from agents.planner.graph import ToolGraph
+from agents.planner.literals import Literal
+from agents.planner.retrieval import ToolIndex
+from agents.planner.text import STOPWORDS, stem, words
 from app.tools.base import ToolInfo
 
 FLOOR = 0.58  # relevance a tool needs to be worth a step on its own
@@ -105,13 +108,37 @@ def implied_lookup(
 
 
 def _stems(name: str) -> set[str]:
-    from agents.planner.text import stem, words
-
     return {stem(w) for w in words(name)} | set(words(name))
 
 
 # A tool that lists a collection ("a list of ...") needs no entity looked up first.
 _LISTS = re.compile(r"\b(?:a|the)\s+list\s+of\b|\blists\s+(?:all|the)\b", re.I)
+# What a list holds: the first plural noun after "list of" ("a list of the popular TV shows").
+_LISTED = re.compile(r"\blist\s+of\s+(?:[\w-]+\s+){0,4}?([a-z]\w*[^s\W]s)\b", re.I)
+
+
+def listed_item(info: ToolInfo) -> str | None:
+    """The singular of what a tool lists ("Obtain a list of TV shows ..." → ``show``)."""
+    found = _LISTED.search(info.description)
+    return found.group(1).lower()[:-1] if found else None
+
+
+def unexplained(index: ToolIndex, text: str, planned: set[str], literals: list[Literal]) -> str:
+    """The request's content words that no planned tool's name or description mentions
+    (literals such as titles and names left out)."""
+    known: set[str] = set()
+    for i, name in enumerate(index.names):
+        if name in planned:
+            known.update(index.docs[i])
+    spans = [(x.start, x.end) for x in literals]
+    kept = []
+    for match in re.finditer(r"[A-Za-z][A-Za-z'-]*", text):
+        if any(a <= match.start() < b for a, b in spans):
+            continue
+        for w in words(match.group()):
+            if w not in STOPWORDS and len(w) > 1 and stem(w) not in known:
+                kept.append(w)
+    return " ".join(kept)
 
 
 def implied_step(

@@ -27,6 +27,7 @@ MAX_GRAPH_DENSITY = 0.5
 CHAIN_CANDIDATES = 8
 CONTEXT_WEIGHT = 0.45  # share of a clause's tool scores taken from it read with the one before
 VOTE_WEIGHT, TRANSITION_WEIGHT, IMPLIED_VOTES = 0.3, 0.2, 0.5  # optional learned priors
+ITEM_SCORE = 0.3  # relevance a list tool's follower needs to the words the plan leaves over
 
 
 def _input_ref(value: Any) -> str | None:
@@ -201,10 +202,34 @@ class _Planner:
         if not self.drafts:
             return self._no_plan()
         self._prerequisites()
+        self._item_of_list()
         self._implied()
         self._globals()
         self._order()
         return self._finish()
+
+    def _item_of_list(self) -> None:
+        """Tool graph: the request asks about one item of the list its last step returns ("a
+        keyword of the most popular TV show" lists the popular shows, then gets one's keywords):
+        add the successor of that list tool that best explains the request's remaining words."""
+        assert self.graph is not None
+        last = self.drafts[-1]
+        item = chain.listed_item(last.info)
+        if item is None or item not in words(self.text):  # "TV shows similar to X": the list
+            return
+        planned = {d.info.name for d in self.drafts}
+        rest = chain.unexplained(self.index, self.text, planned, self.literals)
+        followers = self.graph.succ.get(last.info.name, set()) - planned
+        if not rest or not followers:
+            return
+        ranked = [m for m in self.index.rank(rest) if m.tool in followers]
+        if not ranked or ranked[0].lexical <= 0 or ranked[0].score < ITEM_SCORE:
+            return
+        tool = ranked[0].tool
+        draft = Draft(self._new_id(tool), info_of(self.index, tool), last.clause)
+        draft.group = last.group
+        build.fill_required(draft, [], self.inputs, self.text)
+        self.drafts.append(draft)
 
     def _in_context(
         self, query: str, bonus: dict[str, float], previous: Clause | None
