@@ -150,8 +150,16 @@ def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> No
             ("search_widget", "widget_detail"),
         ]
     )
-    one = plan("Give me the images of the most popular widget", cat, graph)
-    assert _tools(one.spec) == ["popular_widgets", "widget_image"]
-    assert _links(one.spec) == {("popular_widgets", "widget_image")}
+    for request in (
+        "Give me the images of the most popular widget",  # the list tool, then its follower
+        "Fetch the images of the most popular widget",  # the image tool, fed by the list
+    ):
+        one = plan(request, cat, graph)
+        assert _tools(one.spec) == ["popular_widgets", "widget_image"], request
+        assert _links(one.spec) == {("popular_widgets", "widget_image")}, request
     listed = plan("Which widgets are currently popular?", cat, graph)
     assert _tools(listed.spec) == ["popular_widgets"]
+    # A named widget is searched for, not taken from the list ("show" is no word of the
+    # list tool's own, only a synonym of "list").
+    named = plan("Show details of the widget Foo", cat, graph)
+    assert _tools(named.spec) == ["search_widget", "widget_detail"]

@@ -18,7 +18,7 @@ from agents.planner.literals import Literal, extract
 from agents.planner.result import PlanningError, PlanResult, guard
 from agents.planner.retrieval import index_for, info_of
 from agents.planner.segment import Clause, is_imperative, segment
-from agents.planner.text import identifier, words
+from agents.planner.text import content_stems, identifier, words
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
 
@@ -201,6 +201,7 @@ class _Planner:
                 self._add_step(_whole(self.text), 0, best.tool, 1)
         if not self.drafts:
             return self._no_plan()
+        self._list_source()
         self._prerequisites()
         self._item_of_list()
         self._implied()
@@ -217,19 +218,49 @@ class _Planner:
         item = chain.listed_item(last.info)
         if item is None or item not in words(self.text):  # "TV shows similar to X": the list
             return
+        tool = self._explaining(self.graph.succ.get(last.info.name, set()))
+        if tool is not None:
+            self.drafts.append(self._step_like(tool, last))
+
+    def _list_source(self) -> None:
+        """Tool graph: the first step works on one item of a list the request describes ("the
+        keywords of the most popular movie"): add the list tool that feeds it, when the request
+        names its item in the singular and its words explain what the plan leaves over. The
+        item then needs no search (`_prerequisites` looks at the new first step)."""
+        assert self.graph is not None
+        first = self.drafts[0]
+        said = set(words(self.text))
+        sources = {
+            tool
+            for tool in self.graph.pred.get(first.info.name, set())
+            if chain.listed_item(info_of(self.index, tool)) in said
+        }
+        tool = self._explaining(sources)
+        if tool is not None:
+            self.drafts.insert(0, self._step_like(tool, first))
+
+    def _explaining(self, candidates: set[str]) -> str | None:
+        """The unplanned candidate most relevant to the words no planned tool explains, when
+        its own name or description has one of them (not only a synonym) and it fits well."""
         planned = {d.info.name for d in self.drafts}
+        candidates = candidates - planned
         rest = chain.unexplained(self.index, self.text, planned, self.literals)
-        followers = self.graph.succ.get(last.info.name, set()) - planned
-        if not rest or not followers:
-            return
-        ranked = [m for m in self.index.rank(rest) if m.tool in followers]
-        if not ranked or ranked[0].lexical <= 0 or ranked[0].score < ITEM_SCORE:
-            return
-        tool = ranked[0].tool
-        draft = Draft(self._new_id(tool), info_of(self.index, tool), last.clause)
-        draft.group = last.group
+        if not candidates or not rest:
+            return None
+        rest_stems = set(content_stems(rest))
+        for match in self.index.rank(rest):
+            if match.tool in candidates:
+                doc = self.index.docs[self.index.names.index(match.tool)]
+                fits = match.score >= ITEM_SCORE and rest_stems & set(doc)
+                return match.tool if fits else None
+        return None
+
+    def _step_like(self, tool: str, beside: Draft) -> Draft:
+        """A step for `tool` that belongs to the same clause and group as `beside`."""
+        draft = Draft(self._new_id(tool), info_of(self.index, tool), beside.clause)
+        draft.group = beside.group
         build.fill_required(draft, [], self.inputs, self.text)
-        self.drafts.append(draft)
+        return draft
 
     def _in_context(
         self, query: str, bonus: dict[str, float], previous: Clause | None
