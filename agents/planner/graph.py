@@ -3,8 +3,10 @@
 TaskBench-format catalog folders ship `graph_desc.json` next to `tool_desc.json`:
 `{"nodes": [...], "links": [{"source": a, "target": b}, ...]}`. It is catalog metadata, like the
 tools' parameters. The planner uses it, when present, to choose a chain of tools that can actually
-feed each other (joint decoding over the clauses), and to add a step the chain implies (a lookup
-tool of the same entity that feeds the first step). Nothing here depends on one catalog's wording.
+feed each other (joint decoding over the clauses), and to add a step the chain implies: a lookup
+tool of the same entity that feeds the first step, the list tool whose one item the first step
+works on ("the keywords of the most popular movie"), or the follower of a last list step whose
+one item the request asks about. Nothing here depends on one catalog's wording.
 
 A graph reaches the planner in one of two ways: `plan(..., tool_graph=g)`, or `attach(catalog, g)`
 once after loading the catalog (what `flowwright plan/eval --catalog` do).
