@@ -163,3 +163,25 @@ def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> No
     # list tool's own, only a synonym of "list").
     named = plan("Show details of the widget Foo", cat, graph)
     assert _tools(named.spec) == ["search_widget", "widget_detail"]
+
+
+def test_a_name_given_with_its_kind_is_searched_as_that_kind(tmp_path) -> None:
+    """The name in "a widget from the crate Blue Box" is a crate's: the crate is searched,
+    then its details (the graph step it feeds) lead to the widget's images."""
+    crates = [
+        {"id": "search_crate", "desc": "Search for crates by name and return their IDs."},
+        {"id": "crate_detail", "desc": "Get the details of a crate, with its widgets, by ID."},
+    ]
+    cat = _catalog(tmp_path, WIDGETS + crates)
+    graph = ToolGraph.from_links(
+        [
+            ("search_crate", "crate_detail"),
+            ("crate_detail", "widget_detail"),
+            ("search_widget", "widget_image"),
+            ("search_widget", "widget_detail"),
+        ]
+    )
+    result = plan("Fetch the images of a widget from the crate Blue Box", cat, graph)
+    assert _tools(result.spec) == ["search_crate", "crate_detail", "widget_image"]
+    plain = plan("Fetch the images of the widget Blue Box", cat, graph)
+    assert _tools(plain.spec) == ["search_widget", "widget_image"]

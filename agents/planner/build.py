@@ -309,6 +309,24 @@ def prerequisite(index: ToolIndex, first: Draft, text: str) -> ToolInfo | None:
     return entity_searcher(index, first, searchers, text) if needs_id else None
 
 
+def typed_searcher(index: ToolIndex, text: str) -> ToolInfo | None:
+    """The search tool of the kind of thing the request names explicitly: the kind word right
+    before or after a name ("the collection Harry Potter", "Star Wars collection", "the company
+    'Universal Pictures'") that is the rest of a search tool's name (`search_collection`)."""
+    found: list[tuple[int, str, ToolInfo]] = []
+    for info in index.infos:
+        kinds = [w for w in words(info.name) if w not in _LOOKUPS]
+        if len(kinds) != 1 or not set(words(info.name)) & _LOOKUPS:
+            continue
+        kind = re.escape(kinds[0])
+        before = rf"\b{kind}\s+(?:[\"'“][^\"'”]+|[A-Z][a-z]+)"
+        after = rf"\b[A-Z][a-z]+\s+{kind}\b"
+        hit = re.search(before, text) or re.search(after, text)
+        if hit:
+            found.append((hit.start(), info.name, info))
+    return min(found)[2] if found else None  # the first named in the request
+
+
 def entity_searcher(
     index: ToolIndex, draft: Draft, searchers: list[ToolInfo], text: str
 ) -> ToolInfo | None:

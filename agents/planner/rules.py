@@ -406,9 +406,21 @@ class _Planner:
         the first step, with nothing before it, needs the search tool of its entity first."""
         first = self.drafts[0]
         found = build.prerequisite(self.index, first, self.text)
-        if found is not None:
-            draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
-            self.drafts.insert(0, draft)
+        if found is None:
+            return
+        named = build.typed_searcher(self.index, self.text)
+        if named is not None and named.name != found.name and self.graph is not None:
+            # "a movie from the collection Harry Potter": the name is a collection's, so the
+            # collection is searched, then its details (the graph step it feeds) list the movie.
+            if not self.graph.has(named.name, first.info.name):
+                bridges = self.graph.succ.get(named.name, set()) - {first.info.name}
+                bridge = next((m.tool for m in self.index.rank(self.text) if m.tool in bridges),
+                              None)  # fmt: skip
+                if bridge is not None:
+                    self.drafts.insert(0, self._step_like(bridge, first))
+            found = named
+        draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
+        self.drafts.insert(0, draft)
 
     def _globals(self) -> None:
         """Country, timezone and language names apply to every step with a matching param."""
