@@ -185,3 +185,24 @@ def test_a_name_given_with_its_kind_is_searched_as_that_kind(tmp_path) -> None:
     assert _tools(result.spec) == ["search_crate", "crate_detail", "widget_image"]
     plain = plan("Fetch the images of the widget Blue Box", cat, graph)
     assert _tools(plain.spec) == ["search_widget", "widget_image"]
+
+
+def test_a_named_kind_picks_the_tool_its_search_can_feed(tmp_path) -> None:
+    """The maker "of the widget Blue Box" is in that widget's credits: the widget search
+    feeds `widget_credits`, not a maker's credits (which need a maker's ID)."""
+    nodes = [
+        {"id": "search_widget", "desc": "Search for widgets by name and return their IDs."},
+        {"id": "search_maker", "desc": "Search for makers by name and return their IDs."},
+        {"id": "widget_credits", "desc": "Retrieve the makers and designers of a widget by ID."},
+        {"id": "maker_widget_credits", "desc": "Retrieve the widget credits for a maker."},
+    ]
+    cat = _catalog(tmp_path, nodes)
+    graph = ToolGraph.from_links(
+        [
+            ("search_widget", "widget_credits"),
+            ("search_maker", "maker_widget_credits"),
+            ("widget_credits", "maker_widget_credits"),
+        ]
+    )
+    result = plan("Who is the maker of the widget Blue Box?", cat, graph)
+    assert _tools(result.spec) == ["search_widget", "widget_credits"]

@@ -309,16 +309,23 @@ def prerequisite(index: ToolIndex, first: Draft, text: str) -> ToolInfo | None:
     return entity_searcher(index, first, searchers, text) if needs_id else None
 
 
+def searched_kind(info: ToolInfo) -> str | None:
+    """The one kind of thing a search tool finds (`search_collection` → ``collection``)."""
+    name = words(info.name)
+    kinds = [w for w in name if w not in _LOOKUPS]
+    return kinds[0] if len(kinds) == 1 and len(kinds) < len(name) else None
+
+
 def typed_searcher(index: ToolIndex, text: str) -> ToolInfo | None:
     """The search tool of the kind of thing the request names explicitly: the kind word right
     before or after a name ("the collection Harry Potter", "Star Wars collection", "the company
     'Universal Pictures'") that is the rest of a search tool's name (`search_collection`)."""
     found: list[tuple[int, str, ToolInfo]] = []
     for info in index.infos:
-        kinds = [w for w in words(info.name) if w not in _LOOKUPS]
-        if len(kinds) != 1 or not set(words(info.name)) & _LOOKUPS:
+        kind = searched_kind(info)
+        if kind is None:
             continue
-        kind = re.escape(kinds[0])
+        kind = re.escape(kind)
         before = rf"\b{kind}\s+(?:[\"'“][^\"'”]+|[A-Z][a-z]+)"
         after = rf"\b[A-Z][a-z]+\s+{kind}\b"
         hit = re.search(before, text) or re.search(after, text)

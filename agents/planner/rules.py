@@ -70,6 +70,7 @@ class _Planner:
         self.notes: list[str] = []
         self.unused: list[Clause] = []  # clauses the plan could not use (see `_unused`)
         self.typed = any(i.output_schema for i in self.index.infos)
+        self.ranked: dict[int, list[tuple[str, float]]] = {}  # chain mode: each clause's tools
 
     # -- choosing tools ----------------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class _Planner:
                 bonus[tool] = bonus.get(tool, 0.0) + VOTE_WEIGHT * share
             ranked = self._in_context(query, bonus, options[-1][1] if options else None)
             options.append((n, clause, ranked))
+            self.ranked[n] = ranked
         assert self.graph is not None
         bank = self.examples
         prior = (lambda a, b: TRANSITION_WEIGHT * bank.transition(a, b)) if bank else None
@@ -403,24 +405,51 @@ class _Planner:
 
     def _prerequisites(self) -> None:
         """Untyped catalogs: a tool that works "by ID" takes the ID from the step before it; only
-        the first step, with nothing before it, needs the search tool of its entity first."""
+        the first step, with nothing before it, needs the search tool of its entity first. With
+        a tool graph, a name given with its kind ("the movie X") is searched as that kind."""
+        named = build.typed_searcher(self.index, self.text) if self.graph is not None else None
         first = self.drafts[0]
+        if named is not None and build.searched_kind(named) in words(first.info.name):
+            first = self._fed_by(named.name, first)  # "the lead actor in the movie X"
         found = build.prerequisite(self.index, first, self.text)
         if found is None:
             return
-        named = build.typed_searcher(self.index, self.text)
-        if named is not None and named.name != found.name and self.graph is not None:
-            # "a movie from the collection Harry Potter": the name is a collection's, so the
-            # collection is searched, then its details (the graph step it feeds) list the movie.
-            if not self.graph.has(named.name, first.info.name):
-                bridges = self.graph.succ.get(named.name, set()) - {first.info.name}
-                bridge = next((m.tool for m in self.index.rank(self.text) if m.tool in bridges),
-                              None)  # fmt: skip
-                if bridge is not None:
-                    self.drafts.insert(0, self._step_like(bridge, first))
+        if named is not None and named.name != found.name:
+            self._bridge(named.name, first)
             found = named
         draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
         self.drafts.insert(0, draft)
+
+    def _bridge(self, source: str, first: Draft) -> None:
+        """For "a movie from the collection Harry Potter": the collection's search cannot feed
+        the movie step, so the step it feeds that fits the request best (the collection's
+        details) goes between them."""
+        assert self.graph is not None
+        if self.graph.has(source, first.info.name):
+            return
+        bridges = self.graph.succ.get(source, set()) - {first.info.name}
+        bridge = next((m.tool for m in self.index.rank(self.text) if m.tool in bridges), None)
+        if bridge is not None:
+            self.drafts.insert(0, self._step_like(bridge, first))
+
+    def _fed_by(self, source: str, draft: Draft) -> Draft:
+        """`draft`, or, when the graph says `source` cannot feed it, the clause's near-best
+        tool that it can ("the lead actor in the movie X": a movie's credits, not a person's)."""
+        assert self.graph is not None
+        if draft.info.name == source or self.graph.has(source, draft.info.name):
+            return draft
+        ranked = self.ranked.get(draft.clause, [])
+        own = next((score for tool, score in ranked if tool == draft.info.name), None)
+        planned = {d.info.name for d in self.drafts}
+        for tool, score in ranked:
+            # The decoder's own trade-off: a step its predecessor cannot feed loses MISS_PENALTY.
+            if own is None or score < own - chain.MISS_PENALTY:
+                break
+            if tool not in planned and self.graph.has(source, tool):
+                fitted = self._step_like(tool, draft)
+                self.drafts[self.drafts.index(draft)] = fitted
+                return fitted
+        return draft
 
     def _globals(self) -> None:
         """Country, timezone and language names apply to every step with a matching param."""
