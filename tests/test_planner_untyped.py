@@ -206,3 +206,34 @@ def test_a_named_kind_picks_the_tool_its_search_can_feed(tmp_path) -> None:
     )
     result = plan("Who is the maker of the widget Blue Box?", cat, graph)
     assert _tools(result.spec) == ["search_widget", "widget_credits"]
+
+
+def test_a_person_named_as_agent_or_owner_is_searched_first(tmp_path) -> None:
+    """Both "designed by Ada Lovelace" and "Ada Lovelace's" name a person: people are
+    searched, then the person's credits (not a second search) feed the widget step."""
+    nodes = [
+        *WIDGETS,
+        {"id": "search_people", "desc": "Search for people by name and return their IDs."},
+        {"id": "person_widget_credits", "desc": "Retrieve the widgets a person designed."},
+    ]
+    cat = _catalog(tmp_path, nodes)
+    graph = ToolGraph.from_links(
+        [
+            ("search_people", "person_widget_credits"),
+            ("search_people", "search_widget"),
+            ("person_widget_credits", "widget_image"),
+            ("search_widget", "widget_image"),
+        ]
+    )
+    for request in (
+        "Fetch the images of the widgets designed by Ada Lovelace",
+        "Fetch the images of Ada Lovelace's latest widget",
+    ):
+        result = plan(request, cat, graph)
+        assert _tools(result.spec) == ["search_people", "person_widget_credits", "widget_image"]
+        assert _links(result.spec) == {
+            ("search_people", "person_widget_credits"),
+            ("person_widget_credits", "widget_image"),
+        }, request
+    named = plan("Fetch the images of the widget Blue Box", cat, graph)
+    assert _tools(named.spec) == ["search_widget", "widget_image"]

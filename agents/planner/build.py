@@ -8,9 +8,9 @@ from typing import Any
 from agents.planner.flow import Draft, bind_from, is_verdict, output_of
 from agents.planner.literals import FILE_EXTENSIONS, Literal
 from agents.planner.params import affinity, flag_value, literal_value, option_value, param_types
-from agents.planner.retrieval import Match, ToolIndex, info_of
+from agents.planner.retrieval import _SYNONYMS, Match, ToolIndex, info_of
 from agents.planner.segment import Clause
-from agents.planner.text import content_stems, identifier, words
+from agents.planner.text import content_stems, identifier, stem, words
 from app.tools.base import ToolInfo
 
 MIN_SCORE = 0.58
@@ -316,10 +316,19 @@ def searched_kind(info: ToolInfo) -> str | None:
     return kinds[0] if len(kinds) == 1 and len(kinds) < len(name) else None
 
 
+# A person named as the agent or owner of something: "directed by Sofia Coppola", "Christopher
+# Nolan's latest movie" (a full name: two or more capitalised words).
+_PERSON = {stem("person"), *_SYNONYMS[stem("person")]}
+_AGENT = re.compile(
+    r"\bby\s+[A-Z][a-z]+(?:\s+[A-Z][a-zA-Z]+)+|\b[A-Z][a-z]+(?:\s+[A-Z][a-zA-Z]+)+'s\b"
+)
+
+
 def typed_searcher(index: ToolIndex, text: str) -> ToolInfo | None:
     """The search tool of the kind of thing the request names explicitly: the kind word right
     before or after a name ("the collection Harry Potter", "Star Wars collection", "the company
-    'Universal Pictures'") that is the rest of a search tool's name (`search_collection`)."""
+    'Universal Pictures'") that is the rest of a search tool's name (`search_collection`), or
+    people for a full name given as an agent or owner ("directed by Sofia Coppola")."""
     found: list[tuple[int, str, ToolInfo]] = []
     for info in index.infos:
         kind = searched_kind(info)
@@ -329,6 +338,8 @@ def typed_searcher(index: ToolIndex, text: str) -> ToolInfo | None:
         before = rf"\b{kind}\s+(?:[\"'“][^\"'”]+|[A-Z][a-z]+)"
         after = rf"\b[A-Z][a-z]+\s+{kind}\b"
         hit = re.search(before, text) or re.search(after, text)
+        if hit is None and stem(kind) in _PERSON:
+            hit = _AGENT.search(text)
         if hit:
             found.append((hit.start(), info.name, info))
     return min(found)[2] if found else None  # the first named in the request
@@ -339,9 +350,6 @@ def entity_searcher(
 ) -> ToolInfo | None:
     """The search tool for the entity a `... by ID` tool works on (shared name words first,
     then relevance to the request)."""
-    from agents.planner.retrieval import _SYNONYMS
-    from agents.planner.text import stem
-
     own = {stem(w) for w in words(draft.info.name)}
     own |= {syn for w in own for syn in _SYNONYMS.get(w, ())}
     ranked = {m.tool: m.score for m in index.rank(text)}

@@ -406,17 +406,20 @@ class _Planner:
     def _prerequisites(self) -> None:
         """Untyped catalogs: a tool that works "by ID" takes the ID from the step before it; only
         the first step, with nothing before it, needs the search tool of its entity first. With
-        a tool graph, a name given with its kind ("the movie X") is searched as that kind."""
+        a tool graph, a name given with its kind ("the movie X") is searched as that kind, and
+        a person named as an agent or owner ("directed by X", "X's latest movie") as a person,
+        even before a step that needs no ID ("the latest movie directed by X")."""
         named = build.typed_searcher(self.index, self.text) if self.graph is not None else None
         first = self.drafts[0]
         if named is not None and build.searched_kind(named) in words(first.info.name):
             first = self._fed_by(named.name, first)  # "the lead actor in the movie X"
         found = build.prerequisite(self.index, first, self.text)
-        if found is None:
-            return
-        if named is not None and named.name != found.name:
+        searched = found.name if found is not None else None
+        if named is not None and named.name not in (searched, first.info.name):
             self._bridge(named.name, first)
             found = named
+        if found is None:
+            return
         draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
         self.drafts.insert(0, draft)
 
@@ -427,7 +430,13 @@ class _Planner:
         assert self.graph is not None
         if self.graph.has(source, first.info.name):
             return
-        bridges = self.graph.succ.get(source, set()) - {first.info.name}
+        bridges = {
+            tool
+            for tool in self.graph.succ.get(source, set()) - {first.info.name}
+            if not build.searched_kind(info_of(self.index, tool))  # a second search finds nothing
+        }
+        feeding = {tool for tool in bridges if self.graph.has(tool, first.info.name)}
+        bridges = feeding or bridges  # best one that also feeds the step
         bridge = next((m.tool for m in self.index.rank(self.text) if m.tool in bridges), None)
         if bridge is not None:
             self.drafts.insert(0, self._step_like(bridge, first))
