@@ -14,11 +14,12 @@ from typing import Any
 from agents.planner import build, chain, examples
 from agents.planner.flow import Draft
 from agents.planner.graph import ToolGraph, attached
+from agents.planner.graph_steps import GraphSteps
 from agents.planner.literals import Literal, extract
 from agents.planner.result import PlanningError, PlanResult, guard
 from agents.planner.retrieval import index_for, info_of
 from agents.planner.segment import Clause, is_imperative, segment
-from agents.planner.text import content_stems, identifier, words
+from agents.planner.text import identifier, words
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
 
@@ -26,8 +27,7 @@ FALLBACK_SCORE = 0.3
 MAX_GRAPH_DENSITY = 0.5
 CHAIN_CANDIDATES = 8
 CONTEXT_WEIGHT = 0.45  # share of a clause's tool scores taken from it read with the one before
-VOTE_WEIGHT, TRANSITION_WEIGHT, IMPLIED_VOTES = 0.3, 0.2, 0.5  # optional learned priors
-ITEM_SCORE = 0.3  # relevance a list tool's follower needs to the words the plan leaves over
+VOTE_WEIGHT, TRANSITION_WEIGHT = 0.3, 0.2  # optional learned priors
 
 
 def _input_ref(value: Any) -> str | None:
@@ -51,7 +51,7 @@ def plan(request: str, catalog: Catalog, tool_graph: ToolGraph | None = None) ->
         return PlanResult(error=exc.as_error())
 
 
-class _Planner:
+class _Planner(GraphSteps):
     def __init__(self, request: str, catalog: Catalog, graph: ToolGraph | None = None):
         self.text = guard(request)
         self.catalog = catalog
@@ -211,59 +211,6 @@ class _Planner:
         self._order()
         return self._finish()
 
-    def _item_of_list(self) -> None:
-        """Tool graph: the request asks about one item of the list its last step returns ("a
-        keyword of the most popular TV show" lists the popular shows, then gets one's keywords):
-        add the successor of that list tool that best explains the request's remaining words."""
-        assert self.graph is not None
-        last = self.drafts[-1]
-        item = chain.listed_item(last.info)
-        if item is None or item not in words(self.text):  # "TV shows similar to X": the list
-            return
-        tool = self._explaining(self.graph.succ.get(last.info.name, set()))
-        if tool is not None:
-            self.drafts.append(self._step_like(tool, last))
-
-    def _list_source(self) -> None:
-        """Tool graph: the first step works on one item of a list the request describes ("the
-        keywords of the most popular movie"): add the list tool that feeds it, when the request
-        names its item in the singular and its words explain what the plan leaves over. The
-        item then needs no search (`_prerequisites` looks at the new first step)."""
-        assert self.graph is not None
-        first = self.drafts[0]
-        said = set(words(self.text))
-        sources = {
-            tool
-            for tool in self.graph.pred.get(first.info.name, set())
-            if chain.listed_item(info_of(self.index, tool)) in said
-        }
-        tool = self._explaining(sources)
-        if tool is not None:
-            self.drafts.insert(0, self._step_like(tool, first))
-
-    def _explaining(self, candidates: set[str]) -> str | None:
-        """The unplanned candidate most relevant to the words no planned tool explains, when
-        its own name or description has one of them (not only a synonym) and it fits well."""
-        planned = {d.info.name for d in self.drafts}
-        candidates = candidates - planned
-        rest = chain.unexplained(self.index, self.text, planned, self.literals)
-        if not candidates or not rest:
-            return None
-        rest_stems = set(content_stems(rest))
-        for match in self.index.rank(rest):
-            if match.tool in candidates:
-                doc = self.index.docs[self.index.names.index(match.tool)]
-                fits = match.score >= ITEM_SCORE and rest_stems & set(doc)
-                return match.tool if fits else None
-        return None
-
-    def _step_like(self, tool: str, beside: Draft) -> Draft:
-        """A step for `tool` that belongs to the same clause and group as `beside`."""
-        draft = Draft(self._new_id(tool), info_of(self.index, tool), beside.clause)
-        draft.group = beside.group
-        build.fill_required(draft, [], self.inputs, self.text)
-        return draft
-
     def _in_context(
         self, query: str, bonus: dict[str, float], previous: Clause | None
     ) -> list[tuple[str, float]]:
@@ -280,24 +227,6 @@ class _Planner:
             scored = [(m.tool, m.score) for m in ranked]
         scored.sort(key=lambda x: (-x[1], x[0]))
         return scored[:CHAIN_CANDIDATES]
-
-    def _implied(self) -> None:
-        """Tool graph: a lookup step the chain implies (see `chain.implied_step`)."""
-        assert self.graph is not None
-        found = chain.implied_step(
-            self.graph,
-            [d.info for d in self.drafts],
-            self.votes if self.examples is not None else None,
-            lambda: {m.tool: m.score for m in self.index.rank(self.text)},
-            IMPLIED_VOTES,
-        )
-        if found is not None:
-            i, lookup = found
-            cur = self.drafts[i]
-            draft = Draft(self._new_id(lookup), info_of(self.index, lookup), cur.clause)
-            draft.group = cur.group
-            build.fill_required(draft, [], self.inputs, self.text)
-            self.drafts.insert(i, draft)
 
     def _no_plan(self) -> PlanResult:
         closest = [m.tool for m in self.index.rank(self.text)[:5]]
@@ -422,43 +351,6 @@ class _Planner:
             return
         draft = Draft(self._new_id(found.name), found, first.clause, group=first.group)
         self.drafts.insert(0, draft)
-
-    def _bridge(self, source: str, first: Draft) -> None:
-        """For "a movie from the collection Harry Potter": the collection's search cannot feed
-        the movie step, so the step it feeds that fits the request best (the collection's
-        details) goes between them."""
-        assert self.graph is not None
-        if self.graph.has(source, first.info.name):
-            return
-        bridges = {
-            tool
-            for tool in self.graph.succ.get(source, set()) - {first.info.name}
-            if not build.searched_kind(info_of(self.index, tool))  # a second search finds nothing
-        }
-        feeding = {tool for tool in bridges if self.graph.has(tool, first.info.name)}
-        bridges = feeding or bridges  # best one that also feeds the step
-        bridge = next((m.tool for m in self.index.rank(self.text) if m.tool in bridges), None)
-        if bridge is not None:
-            self.drafts.insert(0, self._step_like(bridge, first))
-
-    def _fed_by(self, source: str, draft: Draft) -> Draft:
-        """`draft`, or, when the graph says `source` cannot feed it, the clause's near-best
-        tool that it can ("the lead actor in the movie X": a movie's credits, not a person's)."""
-        assert self.graph is not None
-        if draft.info.name == source or self.graph.has(source, draft.info.name):
-            return draft
-        ranked = self.ranked.get(draft.clause, [])
-        own = next((score for tool, score in ranked if tool == draft.info.name), None)
-        planned = {d.info.name for d in self.drafts}
-        for tool, score in ranked:
-            # The decoder's own trade-off: a step its predecessor cannot feed loses MISS_PENALTY.
-            if own is None or score < own - chain.MISS_PENALTY:
-                break
-            if tool not in planned and self.graph.has(source, tool):
-                fitted = self._step_like(tool, draft)
-                self.drafts[self.drafts.index(draft)] = fitted
-                return fitted
-        return draft
 
     def _globals(self) -> None:
         """Country, timezone and language names apply to every step with a matching param."""
