@@ -122,6 +122,8 @@ def test_request_id_is_echoed_and_reaches_the_logs(client: TestClient) -> None:
     assert response.headers["x-request-id"] == "req-abc-12345"
     minted = client.get("/health").headers["x-request-id"]
     assert minted and minted != "req-abc-12345"
+    short = client.get("/health", headers={"X-Request-ID": "req-123"}).headers["x-request-id"]
+    assert short != "req-123" and len(short) == 32  # the API takes 8-64 characters
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     (line,) = [entry for entry in lines if entry.get("event") == "inside the handler"]
     assert line["request_id"] == "req-abc-12345"

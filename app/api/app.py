@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.api.auth_routes import build_auth_router
-from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.middleware import API_REQUEST_ID, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import build_limiter, rate_limit_exceeded
 from app.api.routes import health, metrics
@@ -29,6 +29,7 @@ from app.api.routes.validate import build_validate_router
 from app.api.security import TokenCodec, resolve_secret
 from app.api.settings import ApiSettings
 from app.db.migrate import ensure_schema
+from app.observability.logging import RequestIdMiddleware
 from app.observability.metrics import MetricsMiddleware
 from app.tools.registry import Catalog
 
@@ -82,7 +83,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
     # Added last = outermost: the request id exists before the body limit can answer 413.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, pattern=API_REQUEST_ID)
     # Outermost: counts every answer, 413s and unmatched paths included, by route template.
     app.add_middleware(MetricsMiddleware, exclude=(metrics.METRICS_PATH,))
 

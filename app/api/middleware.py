@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: a request id on every exchange and a hard cap on request bodies.
+"""Pure-ASGI middleware: a hard cap on request bodies (and the API's request-id pattern).
 
 The body cap is enforced twice because a client can lie: a declared `Content-Length` above the
 cap is refused before any byte is read, and a chunked (or under-declared) body is counted while
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -18,44 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_JSON
-from app.observability.logging import bind_context
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# What the API accepts as a client's X-Request-ID (stricter than the logging default).
+API_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"request body exceeds {limit} bytes")
-
-
-class RequestIdMiddleware:
-    """Adopt a well-formed incoming `X-Request-ID` or make one; echo it on the response.
-
-    The id is also bound into the structlog context for the whole exchange, so every log line
-    written while serving the request (ours, uvicorn's, SQLAlchemy's) carries ``request_id``.
-    Pure ASGI (not ``BaseHTTPMiddleware``) so that binding is visible to the endpoint's task.
-    """
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message["headers"] if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        with bind_context(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
 
 
 class BodyLimitMiddleware:

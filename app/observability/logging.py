@@ -107,9 +107,10 @@ def bind_context(**ids: Any) -> Iterator[None]:
         yield
 
 
-def valid_request_id(value: str | None) -> str:
-    """The incoming id when it is ≤128 chars of ``[A-Za-z0-9._-]``, else a new uuid4 hex."""
-    if value and _VALID_REQUEST_ID.fullmatch(value):
+def valid_request_id(value: str | None, pattern: re.Pattern[str] = _VALID_REQUEST_ID) -> str:
+    """The incoming id when it matches `pattern` (default: ≤128 chars of ``[A-Za-z0-9._-]``),
+    else a new uuid4 hex."""
+    if value and pattern.fullmatch(value):
         return value
     return uuid.uuid4().hex
 
@@ -122,15 +123,21 @@ class RequestIdMiddleware:
     are not buffered. The id is also put on ``scope["state"]["request_id"]`` for handlers.
     """
 
-    def __init__(self, app: ASGIApp, header: str = REQUEST_ID_HEADER) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        header: str = REQUEST_ID_HEADER,
+        pattern: re.Pattern[str] = _VALID_REQUEST_ID,
+    ) -> None:
         self.app = app
         self.header = header
+        self.pattern = pattern
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = valid_request_id(Headers(scope=scope).get(self.header))
+        request_id = valid_request_id(Headers(scope=scope).get(self.header), self.pattern)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
