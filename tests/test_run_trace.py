@@ -227,9 +227,7 @@ def test_a_run_is_one_stored_row_read_back_with_the_same_ids(trace_db: str) -> N
     ["Authorization: Bearer abcdefghijklmnop", f"see {JWT}", "postgresql://u:pw@db/x",
      "line one\nBearer abcdefghijklmnop", 'quoted "token": "abcdefgh12345"'],
 )  # fmt: skip
-def test_secrets_in_plain_values_are_masked_in_the_stored_trace(
-    trace_db: str, secret: str
-) -> None:
+def test_secrets_in_plain_values_are_masked_in_the_stored_trace(trace_db: str, secret: str) -> None:
     result = run(ECHO, {"value": secret})
     assert result.steps[0].output == secret  # the run itself sees the real value
     stored = json.dumps(export_trace(result.trace_id))
