@@ -426,3 +426,18 @@ def test_plural_acronyms_stay_whole_in_words_and_names() -> None:
     assert words("HTTPServer") == ["http", "server"] and words("sendEmail") == ["send", "email"]
     result = plan("Extract the URLs from the text 'see https://example.com'", Catalog.builtin())
     assert result.spec is not None and result.spec.name.startswith("extract-the-urls-from")
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Write the text 'hello' to the file notes.txt",
+        "Save the text 'hello' to the file notes.txt",
+        "Write 'hello' to notes.txt",
+    ],
+)
+def test_a_file_the_text_goes_to_is_written_not_read(catalog: Catalog, request_text: str) -> None:
+    """Here "to the file notes.txt" names where the text goes; reading it would fail."""
+    spec = _plan(request_text, catalog)
+    assert _tools(spec) == ["write_file"]
+    assert spec.steps[0].params == {"path": "notes.txt", "content": "hello"}

@@ -19,7 +19,7 @@ _KIND_TOKENS = {
     "timezone": "timezone", "country": "country", "language": "language", "quoted": "",
     "number": "", "code": "", "list": "", "field": "", "order": "", "expr": "expression",
 }  # fmt: skip
-_DEST = re.compile(r"\b(to|into|as|called|named|onto)\s*(?:the\s+)?(?:file\s+)?$")
+_DEST = re.compile(r"\b(to|into|as|called|named|onto)\s*(?:the\s+)?(?:file\s*)?$")
 _DEST_IN = re.compile(
     r"\b(save|store|write|put|keep|append|record|export|dump)\b.*\bin\s*(?:the\s+)?$"
 )
