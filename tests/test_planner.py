@@ -441,3 +441,15 @@ def test_a_file_the_text_goes_to_is_written_not_read(catalog: Catalog, request_t
     spec = _plan(request_text, catalog)
     assert _tools(spec) == ["write_file"]
     assert spec.steps[0].params == {"path": "notes.txt", "content": "hello"}
+
+
+def test_an_aggregate_names_its_field_and_needs_no_grouping_input(catalog: Catalog) -> None:
+    """A sum needs the field it adds up; a count with no "by"/"per" is one overall group
+    (`group_by: null`), not a question for whoever runs the workflow."""
+    summed = _plan("Read orders.csv and sum the amount per country", catalog)
+    assert _tools(summed) == ["read_csv", "aggregate_rows"]
+    params = summed.steps[1].params
+    assert (params["op"], params["field"], params["group_by"]) == ("sum", "amount", "country")
+    counted = _plan("Read the file data.csv and count the rows", catalog)
+    assert counted.steps[1].params["group_by"] is None
+    assert not counted.inputs

@@ -261,6 +261,10 @@ def fill_required(
             draft.params[name] = clause_text
         elif name == "where" and (expr := where_expression(clause_text)):
             draft.params[name] = expr
+        elif types is not None and "null" in types:
+            # Required but nullable, and the request says nothing of it: null is its "none"
+            # ("count the rows": no grouping), not a question for whoever runs the workflow.
+            draft.params[name] = None
         else:
             draft.params[name] = declare_input(inputs, name, schema)
 

@@ -101,6 +101,12 @@ _NOT_COUNTRY_CODES = {
     "IO",
 }
 _FIELD_NOUN = re.compile(r"\bthe\s+([a-z_][a-z0-9_]*)\s+(column|field|key)\b", re.I)
+# The field an aggregate is taken of: "sum the amount", "the average of price", "total amount".
+_AGGREGATED = re.compile(
+    r"\b(?:sum|total|average|mean|minimum|maximum|min|max)\s+(?:of\s+)?(?:the\s+)?"
+    r"([a-z_][a-z0-9_]*)\b(?!\s+(?:column|field|key)\b)",
+    re.I,
+)
 _FOR_EACH_FIELD = re.compile(r"\bfor (?:each|every)\s+([a-z_][a-z0-9_]*)\b", re.I)
 _DESC = re.compile(
     r"\b(descending|highest (?:to|first)|largest (?:to|first)|biggest (?:to|first)|most \w+ "
@@ -283,7 +289,7 @@ def _structured(f: _Finder) -> None:
             lit = f.add("name", m.group(1), m.start(1), m.end(1))
             if lit:
                 lit.context = m.group(2).lower()
-    for m in _FIELD_NOUN.finditer(text):
+    for m in (*_FIELD_NOUN.finditer(text), *_AGGREGATED.finditer(text)):
         if m.group(1).lower() not in STOPWORDS:
             lit = f.add("field", m.group(1).lower(), m.start(1), m.end(1))
             if lit:
