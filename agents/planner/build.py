@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from agents.planner.flow import Draft, bind_from, is_verdict, output_of
@@ -315,9 +316,15 @@ def prerequisite(index: ToolIndex, first: Draft, text: str) -> ToolInfo | None:
 
 def searched_kind(info: ToolInfo) -> str | None:
     """The one kind of thing a search tool finds (`search_collection` → ``collection``)."""
-    name = words(info.name)
-    kinds = [w for w in name if w not in _LOOKUPS]
-    return kinds[0] if len(kinds) == 1 and len(kinds) < len(name) else None
+    return _kind_in_name(info.name)
+
+
+@lru_cache(maxsize=8192)
+def _kind_in_name(name: str) -> str | None:
+    # Cached: every plan over a graph catalog asks this of each of its tools.
+    parts = words(name)
+    kinds = [w for w in parts if w not in _LOOKUPS]
+    return kinds[0] if len(kinds) == 1 and len(kinds) < len(parts) else None
 
 
 # A person named as the agent or owner of something: "directed by Sofia Coppola", "Christopher
