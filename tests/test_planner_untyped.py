@@ -138,6 +138,14 @@ def test_a_tool_named_for_another_change_is_not_chosen(tmp_path) -> None:
     assert _tools(changed.spec) == ["courier_ticket_changing"]
 
 
+def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp_path) -> None:
+    """"Check my courier tickets" shares every noun with `courier_ticket_cancelling`; its verb
+    asks to look, so the lookup tool wins."""
+    cat = _catalog(tmp_path, [*PARCELS, {"id": "courier_ticket_query", "desc": "Courier ticket query tool"}])
+    result = plan("Please check the courier tickets I have for tomorrow", cat)
+    assert _tools(result.spec) == ["courier_ticket_query"]
+
+
 def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:
     """Asking for "the images of the most popular widget" lists the popular widgets, then
     fetches one's images; asking for the widgets themselves (plural) is the list alone."""

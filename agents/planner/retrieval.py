@@ -64,7 +64,8 @@ for _group in _SYNONYM_GROUPS:
 
 # Actions that change something, by the first word of their synonym group. A clause that asks
 # for one of them does not ask for a tool named for another ("book a flight ticket" is not
-# "flight ticket changing", whatever words their descriptions share).
+# "flight ticket changing", whatever words their descriptions share); nor does a clause that
+# only asks to look something up ("check the flight tickets" is not "flight ticket cancelling").
 _MUTATIONS = ("book", "cancel", "change", "remove")
 _MUTATION_OF: dict[str, str] = {
     stem(form): group.split()[0]
@@ -163,13 +164,15 @@ class ToolIndex:
             if q is not None:
                 semantic = [float(v) for v in self.vectors @ q[0]]
         asked = {_MUTATION_OF[t] for t, w in query.items() if w == 1.0 and t in _MUTATION_OF}
+        looks_only = not asked and any(w == 1.0 and t in _LOOKUPS for t, w in query.items())
         matches = []
         for i, name in enumerate(self.names):
             lex = lexical[i] / (lexical[i] + 4.0) if lexical[i] else 0.0
             rel = lexical[i] / top if top else 0.0
             score = 0.45 * lex + 0.25 * rel + 0.6 * max(0.0, semantic[i])
             score += (bonus or {}).get(name, 0.0)
-            if asked and self.mutations[i] is not None and self.mutations[i] not in asked:
+            made = self.mutations[i]
+            if made is not None and (looks_only or (asked and made not in asked)):
                 score -= OTHER_MUTATION_PENALTY
             matches.append(Match(name, score, lexical[i], semantic[i]))
         matches.sort(key=lambda m: (-m.score, m.tool))
