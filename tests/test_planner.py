@@ -380,6 +380,19 @@ def test_condition_predicate_that_is_a_verb_is_not_split(catalog: Catalog) -> No
     assert [c.condition for c in clauses] == [True, False]
 
 
+def test_then_with_a_comma_after_a_quoted_sentence_starts_a_clause() -> None:
+    """The quote's own full stop is masked with it, so "Then," alone marks the next step."""
+    from agents.planner.literals import extract
+    from agents.planner.segment import segment
+
+    text = "Write the line 'Meeting moved to nine.' Then, append the line 'Bring the report.'"
+    clauses = segment(text, extract(text))
+    assert [c.text for c in clauses] == [
+        "Write the line 'Meeting moved to nine.'",
+        "append the line 'Bring the report.'",
+    ]
+
+
 def test_a_condition_nothing_can_test_is_reported(catalog: Catalog) -> None:
     result = plan("Add ada@example.com to leads.csv if it is valid", catalog)
     assert result.spec is not None

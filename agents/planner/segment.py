@@ -36,7 +36,7 @@ _SEPARATOR = re.compile(
     r",\s*(?:and\s+|or\s+|but\s+)?(?:then\s+|after that,?\s+|afterwards,?\s+|also\s+|finally,?\s+)?"
     r"|\s+(?:and|or|but)\s+(?:then\s+|after that,?\s+|also\s+|finally\s+)?"
     r"|\s+then\s+|\s+after that,?\s+|\s*;\s*"
-    r"|\s+(?:next|finally|afterwards|subsequently),\s*"
+    r"|\s+(?:then|next|finally|afterwards|subsequently),\s*"
     r"|\s+(?=(?:if|unless|when|only if|in case)\s)"
     r"|\s+(?=after\s+\w+ing\b)",
     re.I,
