@@ -146,6 +146,22 @@ def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp
     assert _tools(result.spec) == ["courier_ticket_query"]
 
 
+def test_a_clause_that_mentions_a_step_again_adds_no_other_step(tmp_path) -> None:
+    """Both clauses cancel an alarm: the second adds no `alarm_set`, a fair match on its own
+    words ("alarm clock") but far below the clause's best tool, which is already a step."""
+    nodes = [
+        {"id": "alarm_change", "desc": "Change the time or frequency of an alarm clock."},
+        {"id": "alarm_set", "desc": "Set a new alarm clock."},
+        {"id": "alarm_cancel", "desc": "Cancel an alarm clock."},
+        {"id": "weather_query", "desc": "Weather forecast query tool"},
+    ]
+    cat = _catalog(tmp_path, nodes)
+    alarms = [n["id"] for n in nodes[:3]]
+    graph = ToolGraph.from_links([(a, b) for a in alarms for b in alarms if a != b])
+    request = "Cancel my alarm clock for 8:00 AM today, and also cancel the alarm clock for Sunday."
+    assert _tools(plan(request, cat, graph).spec) == ["alarm_cancel"]
+
+
 def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:
     """Asking for "the images of the most popular widget" lists the popular widgets, then
     fetches one's images; asking for the widgets themselves (plural) is the list alone."""

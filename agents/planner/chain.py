@@ -4,7 +4,8 @@ Each action clause offers its best-ranked tools (relevance scores) or nothing at
 sequence maximises the summed relevance above a floor, plus a bonus for every consecutive pair
 that is an edge of the tool graph and minus a penalty for every pair that is not. So a clause
 whose best tool cannot follow its neighbours gives way to a near-duplicate that can, and a weak
-clause ("my name is ...") that fits nothing in the chain is left out. Deterministic beam search.
+clause ("my name is ...") that fits nothing in the chain is left out. A clause's step is one of
+its near-best tools, so a clause that mentions a step again adds none. Deterministic beam search.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ FLOOR = 0.58  # relevance a tool needs to be worth a step on its own
 EDGE_BONUS = 0.2
 MISS_PENALTY = 0.3
 BEAM = 12
+# A clause's step scores within this of the clause's best tool. When the best is already a
+# step (the clause mentions it again), a far weaker stand-in would be a step nobody asked for.
+NEAR_BEST = 0.25
 
 Path = tuple[str | None, ...]
 
@@ -37,13 +41,14 @@ def decode(
     """One tool (or None) per clause: the best-scoring chain over the graph."""
     beams: list[tuple[float, Path]] = [(0.0, ())]
     for cands in options:
+        top = max((rel for _, rel in cands), default=0.0)
         grown: dict[tuple[str | None, frozenset[str]], tuple[float, Path]] = {}
         for score, path in beams:
             chosen = [t for t in path if t is not None]
             last = chosen[-1] if chosen else None
             moves: list[tuple[float, str | None]] = [(score, None)]
             for tool, rel in cands:
-                if rel < floor or tool in chosen:
+                if rel < floor or rel < top - NEAR_BEST or tool in chosen:
                     continue
                 step = rel - floor
                 if last is not None:
