@@ -9,7 +9,7 @@ from pathlib import Path
 from agents.planner import plan
 from agents.planner.graph import ToolGraph
 from agents.planner.literals import extract
-from agents.planner.segment import segment
+from agents.planner.segment import only_states, segment
 from app.tools.registry import Catalog, tools_from_taskbench
 from app.workflow.spec import WorkflowSpec
 
@@ -139,9 +139,11 @@ def test_a_tool_named_for_another_change_is_not_chosen(tmp_path) -> None:
 
 
 def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp_path) -> None:
-    """"Check my courier tickets" shares every noun with `courier_ticket_cancelling`; its verb
-    asks to look, so the lookup tool wins."""
-    cat = _catalog(tmp_path, [*PARCELS, {"id": "courier_ticket_query", "desc": "Courier ticket query tool"}])
+    """A request to check courier tickets shares every noun with `courier_ticket_cancelling`;
+    its verb asks to look, so the lookup tool wins."""
+    cat = _catalog(
+        tmp_path, [*PARCELS, {"id": "courier_ticket_query", "desc": "Courier ticket query tool"}]
+    )
     result = plan("Please check the courier tickets I have for tomorrow", cat)
     assert _tools(result.spec) == ["courier_ticket_query"]
 
@@ -160,6 +162,34 @@ def test_a_clause_that_mentions_a_step_again_adds_no_other_step(tmp_path) -> Non
     graph = ToolGraph.from_links([(a, b) for a in alarms for b in alarms if a != b])
     request = "Cancel my alarm clock for 8:00 AM today, and also cancel the alarm clock for Sunday."
     assert _tools(plan(request, cat, graph).spec) == ["alarm_cancel"]
+
+
+def test_a_clause_that_only_states_a_fact_gets_no_step(tmp_path) -> None:
+    """A clause such as "I booked flight CA123 last week" says what was done: no booking."""
+    nodes = [
+        {"id": "flight_ticket_changing", "desc": "Change a flight ticket to another date."},
+        {"id": "book_flight", "desc": "Flight booking tool"},
+        {"id": "flight_search", "desc": "Flight search tool"},
+    ]
+    graph = ToolGraph.from_links(
+        [
+            ("flight_search", "book_flight"),
+            ("flight_search", "flight_ticket_changing"),
+            ("book_flight", "flight_ticket_changing"),
+        ]
+    )
+    result = plan(
+        "I booked flight ticket CA123 last week, and the booking is for Li Si. "
+        "Please change the flight ticket to July 8th.",
+        _catalog(tmp_path, nodes),
+        graph,
+    )
+    assert _tools(result.spec) == ["flight_search", "flight_ticket_changing"]
+    assert any("states a fact" in note for note in result.notes)
+    # Asking words keep a clause an action, even without an imperative verb.
+    assert not only_states("I need a flight ticket to Paris")
+    assert not only_states("Can you tell me what is playing")
+    assert not only_states("opening hours of the park, which is open on Monday")
 
 
 def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:

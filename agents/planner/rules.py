@@ -18,7 +18,7 @@ from agents.planner.graph_steps import GraphSteps
 from agents.planner.literals import Literal, extract
 from agents.planner.result import PlanningError, PlanResult, guard
 from agents.planner.retrieval import index_for, info_of
-from agents.planner.segment import Clause, is_imperative, segment
+from agents.planner.segment import Clause, is_imperative, only_states, segment
 from agents.planner.text import identifier, words
 from app.tools.registry import Catalog
 from app.workflow.spec import WorkflowSpec
@@ -176,6 +176,9 @@ class _Planner(GraphSteps):
         for n, clause in enumerate(self.clauses):
             if clause.condition:
                 self._unused(clause, "conditions need tools with typed outputs")
+                continue
+            if only_states(clause.text, self.index.verbs):
+                self._unused(clause, "it states a fact and asks for no action")
                 continue
             lits = build.clause_literals(clause, self.literals)
             query = build.clause_query(self.text, clause, self.literals)

@@ -91,6 +91,33 @@ def is_imperative(clause_text: str, verbs: frozenset[str] = frozenset()) -> bool
     return bool(ws) and (ws[0] in GENERAL_VERBS or ws[0] in verbs)
 
 
+# Words by which a clause asks for something even when it is not an imperative: "I need to
+# ...", "Can you ...", "Please ...", "What is ...".
+_ASKING = re.compile(
+    r"\b(?:please|kindly|need|needs|want|wants|would like|'d like|hope|wish|help|let me|let's"
+    r"|should|must|have to|has to|going to|try to|make sure|ensure|remember to)\b"
+    r"|^\s*(?:can|could|would|will|shall|may|do|does|did|is|are|was|were|what|which|who|whom"
+    r"|whose|how|when|where|why|tell|give|show)\b"
+    r"|\?\s*$",
+    re.I,
+)
+
+
+# A finite verb that states: a copula of the clause itself (not of a relative "which is"), or
+# a past tense after I/we ("I booked", "we used").
+_STATES = re.compile(
+    r"\b(?<!which\s)(?<!that\s)(?<!who\s)(?:is|are|was|were)\b|\b(?:i|we)\s+\w+ed\b", re.I
+)
+
+
+def only_states(clause_text: str, verbs: frozenset[str] = frozenset()) -> bool:
+    """Whether the clause only states a fact ("my ID number is 1234", "I booked a room last
+    week"): a stating verb, no imperative one and no word that asks."""
+    if is_imperative(clause_text, verbs) or _ASKING.search(clause_text):
+        return False
+    return bool(_STATES.search(clause_text))
+
+
 # A sentence ends at . ! or ? followed by the end, a line break, or a space and a word that
 # does not start in lower case: a dot inside a word (`a.m.`, `e.g.`) or one followed by a
 # lower-case word (`7 a.m. alarm`) is an abbreviation, not a sentence end.
