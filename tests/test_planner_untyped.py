@@ -192,6 +192,25 @@ def test_a_clause_that_only_states_a_fact_gets_no_step(tmp_path) -> None:
     assert not only_states("opening hours of the park, which is open on Monday")
 
 
+def test_the_implied_lookup_searches_before_a_booking_and_queries_before_a_cancel(
+    tmp_path,
+) -> None:
+    """One searches for what is about to be booked, and queries what one already holds."""
+    nodes = [
+        {"id": "search_barge", "desc": "Search for barge trips by route and date."},
+        {"id": "barge_ticket_query", "desc": "Query a barge ticket."},
+        {"id": "barge_ticket_booking", "desc": "Book a barge ticket."},
+        {"id": "barge_ticket_cancelling", "desc": "Cancel a barge ticket."},
+    ]
+    lookups, actions = [n["id"] for n in nodes[:2]], [n["id"] for n in nodes[2:]]
+    graph = ToolGraph.from_links([(a, b) for a in lookups for b in actions])
+    cat = _catalog(tmp_path, nodes)
+    booked = plan("Book me a barge ticket from Ulm to Passau on Friday.", cat, graph)
+    assert _tools(booked.spec) == ["search_barge", "barge_ticket_booking"]
+    cancelled = plan("Cancel my barge ticket B-1234.", cat, graph)
+    assert _tools(cancelled.spec) == ["barge_ticket_query", "barge_ticket_cancelling"]
+
+
 def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:
     """Asking for "the images of the most popular widget" lists the popular widgets, then
     fetches one's images; asking for the widgets themselves (plural) is the list alone."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from agents.planner.graph import ToolGraph
 from agents.planner.literals import Literal
-from agents.planner.retrieval import ToolIndex
+from agents.planner.retrieval import ToolIndex, named_mutation
 from agents.planner.text import STOPWORDS, stem, words
 from app.tools.base import ToolInfo
 
@@ -80,6 +80,9 @@ def _order_key(path: Path) -> str:
 
 # General-English words of tools that look something up rather than act on it.
 LOOKUP_WORDS = frozenset(["search", "query", "find", "lookup", "look", "inquiry", "inquire"])
+# Those that discover something new. One searches for what is about to be booked, and queries
+# the state of what one already has before changing or cancelling it.
+DISCOVERY_WORDS = frozenset(["search", "find", "lookup", "look"])
 
 
 def implied_lookup(
@@ -91,12 +94,14 @@ def implied_lookup(
 ) -> str | None:
     """A lookup tool the chain implies before `tool`: a graph predecessor of it that works on the
     same entity (shares a name word) and only looks things up, when `tool` itself acts
-    (`search_x → book_x`). Best by shared name words, then relevance to the request."""
+    (`search_x → book_x`). Best a search before a booking and a query before anything else
+    (`DISCOVERY_WORDS`), then by shared name words, then by relevance to the request."""
     own = _stems(tool)
     if own & LOOKUP_WORDS:
         return None
     entity = own - LOOKUP_WORDS
-    best: tuple[int, float, str] | None = None
+    books = named_mutation(tool) == "book"
+    best: tuple[bool, int, float, str] | None = None
     for source in sorted(graph.pred.get(tool, ())):
         if source in planned or (allowed is not None and source not in allowed):
             continue
@@ -106,10 +111,11 @@ def implied_lookup(
         shared = len((theirs - LOOKUP_WORDS) & entity)
         if not shared:
             continue
-        key = (shared, relevance.get(source, 0.0), source)
+        fits = bool(theirs & DISCOVERY_WORDS) == books
+        key = (fits, shared, relevance.get(source, 0.0), source)
         if best is None or key > best:
             best = key
-    return best[2] if best else None
+    return best[-1] if best else None
 
 
 def _stems(name: str) -> set[str]:

@@ -110,7 +110,7 @@ class ToolIndex:
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.name_stems = [{stem(w) for w in words(i.name)} for i in self.infos]
         self.verbs = frozenset(stem(words(i.name)[0]) for i in self.infos if words(i.name))
-        self.mutations = [_named_mutation(i.name) for i in self.infos]
+        self.mutations = [named_mutation(i.name) for i in self.infos]
         vectors = embed.embed([self._text(i) for i in self.infos])
         self.vectors = vectors
 
@@ -179,7 +179,7 @@ class ToolIndex:
         return matches
 
 
-def _named_mutation(name: str) -> str | None:
+def named_mutation(name: str) -> str | None:
     """The change a tool's name says it makes: its last action word (the head of a compound
     such as `hotel_booking_modification`), when that action changes something."""
     for word in reversed(words(name)):
