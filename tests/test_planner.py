@@ -393,6 +393,24 @@ def test_then_with_a_comma_after_a_quoted_sentence_starts_a_clause() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        (
+            "Book a room at the hotel, and inquire about the booking details",
+            ["Book a room at the hotel", "inquire about the booking details"],
+        ),
+        ("Purchase 100 euros and sell 50 of them", ["Purchase 100 euros", "sell 50 of them"]),
+        ("Rent a car and arrange a driver", ["Rent a car", "arrange a driver"]),
+    ],
+)
+def test_everyday_verbs_start_a_clause(text: str, clauses: list[str]) -> None:
+    from agents.planner.literals import extract
+    from agents.planner.segment import segment
+
+    assert [c.text for c in segment(text, extract(text))] == clauses
+
+
 def test_a_condition_nothing_can_test_is_reported(catalog: Catalog) -> None:
     result = plan("Add ada@example.com to leads.csv if it is valid", catalog)
     assert result.spec is not None

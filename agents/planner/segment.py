@@ -25,7 +25,10 @@ save schedule search select send set share shoot show sort split store submit su
 summarise tell text transfer translate turn update upload validate verify view write apply
 track modify edit reschedule rate review recommend plan prepare provide calculate estimate
 inform alert notify message upload download install uninstall start stop open close tweet
-translate transcribe recognize identify enhance resize crop check
+translate transcribe recognize identify enhance resize crop check inquire arrange purchase
+sell adjust rent conduct handle confirm obtain repay withdraw rebook organize organise locate
+discover acquire explain suggest replace increase decrease reduce extend renew activate
+deactivate subscribe unsubscribe evaluate assess monitor restore approve reject assign invite
 """
 GENERAL_VERBS = frozenset(_GENERAL_VERBS_TEXT.split())
 CONDITION = re.compile(r"^(only if|if|when|whenever it|unless|in case|provided that)\b", re.I)
