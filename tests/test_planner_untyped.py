@@ -186,6 +186,7 @@ def test_a_clause_that_only_states_a_fact_gets_no_step(tmp_path) -> None:
     )
     assert _tools(result.spec) == ["flight_search", "flight_ticket_changing"]
     assert any("states a fact" in note for note in result.notes)
+    assert only_states("The original appointment has been cancelled")
     # Asking words keep a clause an action, even without an imperative verb.
     assert not only_states("I need a flight ticket to Paris")
     assert not only_states("Can you tell me what is playing")

@@ -109,7 +109,8 @@ _ASKING = re.compile(
 # A finite verb that states: a copula of the clause itself (not of a relative "which is"), or
 # a past tense after I/we ("I booked", "we used").
 _STATES = re.compile(
-    r"\b(?<!which\s)(?<!that\s)(?<!who\s)(?:is|are|was|were)\b|\b(?:i|we)\s+\w+ed\b", re.I
+    r"\b(?<!which\s)(?<!that\s)(?<!who\s)(?:is|are|was|were|been)\b|\b(?:i|we)\s+\w+ed\b",
+    re.I,
 )
 
 
