@@ -411,6 +411,20 @@ def test_everyday_verbs_start_a_clause(text: str, clauses: list[str]) -> None:
     assert [c.text for c in segment(text, extract(text))] == clauses
 
 
+@pytest.mark.parametrize(
+    ("request_text", "tools"),
+    [
+        ("Fetch and summarize https://example.com", ["fetch_page", "summarize_text"]),
+        ("Read and count the rows of data.csv", ["read_csv", "aggregate_rows"]),
+    ],
+)
+def test_two_verbs_sharing_one_object_make_one_step_each(
+    catalog: Catalog, request_text: str, tools: list[str]
+) -> None:
+    """The first verb has no object of its own: it is not a step on nothing (a second fetch)."""
+    assert _tools(_plan(request_text, catalog)) == tools
+
+
 def test_a_condition_nothing_can_test_is_reported(catalog: Catalog) -> None:
     result = plan("Add ada@example.com to leads.csv if it is valid", catalog)
     assert result.spec is not None

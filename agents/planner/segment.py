@@ -156,6 +156,8 @@ def segment(
                 )
                 or (in_condition and "," in sep)
             )
+            if split and _bare_verb(masked[cuts[-1][1] if cuts else start : m.start()], sep):
+                continue  # "check and tell me the weather": both verbs share one object
             if split:
                 cuts.append((m.start(), m.end(), sep))
                 in_condition = is_cond
@@ -169,6 +171,13 @@ def segment(
                 _add(clauses, text, masked, pos, cut_start, n, prev_sep)
             pos, prev_sep = cut_end, sep
     return _reorder(clauses)
+
+
+def _bare_verb(piece: str, sep: str) -> bool:
+    """A verb with no object before a plain "and" (`please inquire and inform me of X`)."""
+    ws = [w.lower() for w in re.findall(r"[A-Za-z§][\w'§-]*", piece)]
+    ws = [w for w in ws if w not in _FILLERS]
+    return len(ws) == 1 and sep.strip().lower() == "and" and ws[0] in GENERAL_VERBS
 
 
 _COPULA_TEXT = """
