@@ -74,8 +74,11 @@ def mask(text: str, literals: list[Literal]) -> str:
 def _next_word(masked: str, pos: int) -> tuple[str, str]:
     """The next real word after `pos` (skipping fillers) and the word right after it."""
     ws = re.findall(r"[A-Za-z§][\w'§-]*", masked[pos : pos + 80])
-    while ws and ws[0].lower() in _FILLERS:
-        ws = ws[1:]
+    while ws and (
+        ws[0].lower() in _FILLERS
+        or (ws[0].lower() == "help" and len(ws) > 1 and ws[1].lower() in {"me", "us"})
+    ):
+        ws = ws[2:] if ws[0].lower() == "help" else ws[1:]
     return (ws[0].lower() if ws else "", ws[1].lower() if len(ws) > 1 else "")
 
 
