@@ -403,6 +403,10 @@ def test_then_with_a_comma_after_a_quoted_sentence_starts_a_clause() -> None:
         ("Purchase 100 euros and sell 50 of them", ["Purchase 100 euros", "sell 50 of them"]),
         ("Rent a car and arrange a driver", ["Rent a car", "arrange a driver"]),
         (
+            "Book a room for Friday, and I also need to cancel the old booking",
+            ["Book a room for Friday", "I also need to cancel the old booking"],
+        ),
+        (
             "Book a room for Friday, please help me cancel the old booking",
             ["Book a room for Friday", "please help me cancel the old booking"],
         ),

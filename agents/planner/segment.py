@@ -158,6 +158,7 @@ def segment(
                     or (word in {"email", "text", "message"} and ("," in sep or in_condition))
                 )
                 or (in_condition and "," in sep)
+                or (word in {"i", "we"} and _asks_anew(masked[m.end() : end]))
             )
             if split and _bare_verb(masked[cuts[-1][1] if cuts else start : m.start()], sep):
                 continue  # "check and tell me the weather": both verbs share one object
@@ -174,6 +175,17 @@ def segment(
                 _add(clauses, text, masked, pos, cut_start, n, prev_sep)
             pos, prev_sep = cut_end, sep
     return _reorder(clauses)
+
+
+_NEW_REQUEST = re.compile(
+    r"(?:i|we)\s+(?:also\s+|then\s+|now\s+)?(?:need|want|would like|'d like|hope|wish)\s+to\b",
+    re.I,
+)
+
+
+def _asks_anew(rest: str) -> bool:
+    """`..., and I also need to cancel X`: a new subject that asks for something new."""
+    return bool(_NEW_REQUEST.match(rest.lstrip()))
 
 
 def _bare_verb(piece: str, sep: str) -> bool:
