@@ -149,6 +149,17 @@ def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp
     assert _tools(result.spec) == ["courier_ticket_query"]
 
 
+def test_a_clause_that_only_asks_for_a_change_does_not_pick_a_lookup_tool(tmp_path) -> None:
+    """Booking a courier ticket shares every noun with the tool that queries bookings."""
+    query = {
+        "id": "courier_ticket_booking_query",
+        "desc": "Query the courier ticket bookings you made",
+    }
+    cat = _catalog(tmp_path, [*PARCELS, query])
+    result = plan("Please book a courier ticket for tomorrow", cat)
+    assert _tools(result.spec) == ["book_courier"]
+
+
 def test_a_clause_that_mentions_a_step_again_adds_no_other_step(tmp_path) -> None:
     """Both clauses cancel an alarm: the second adds no `alarm_set`, a fair match on its own
     words ("alarm clock") but far below the clause's best tool, which is already a step."""

@@ -64,8 +64,10 @@ for _group in _SYNONYM_GROUPS:
 
 # Actions that change something, by the first word of their synonym group. A clause that asks
 # for one of them does not ask for a tool named for another ("book a flight ticket" is not
-# "flight ticket changing", whatever words their descriptions share); nor does a clause that
-# only asks to look something up ("check the flight tickets" is not "flight ticket cancelling").
+# "flight ticket changing", whatever words their descriptions share); a clause that only asks
+# to look something up does not ask for a change ("check the flight tickets" is not "flight
+# ticket cancelling"), and one that only asks for a change does not ask for a tool named for
+# looking up ("book a room" is not "hotel booking query").
 _MUTATIONS = ("book", "cancel", "change", "remove")
 _MUTATION_OF: dict[str, str] = {
     stem(form): group.split()[0]
@@ -82,7 +84,7 @@ _LOOKUPS = frozenset(
 )
 
 K1, B = 1.2, 0.5
-OTHER_MUTATION_PENALTY = 0.15
+OTHER_ACTION_PENALTY = 0.15
 NAME_WEIGHT, DESC_WEIGHT, PARAM_WEIGHT = 3.0, 1.0, 0.5
 
 
@@ -111,6 +113,7 @@ class ToolIndex:
         self.name_stems = [{stem(w) for w in words(i.name)} for i in self.infos]
         self.verbs = frozenset(stem(words(i.name)[0]) for i in self.infos if words(i.name))
         self.mutations = [named_mutation(i.name) for i in self.infos]
+        self.lookups = [bool(stems & _LOOKUPS) for stems in self.name_stems]
         vectors = embed.embed([self._text(i) for i in self.infos])
         self.vectors = vectors
 
@@ -164,7 +167,7 @@ class ToolIndex:
             if q is not None:
                 semantic = [float(v) for v in self.vectors @ q[0]]
         asked = {_MUTATION_OF[t] for t, w in query.items() if w == 1.0 and t in _MUTATION_OF}
-        looks_only = not asked and any(w == 1.0 and t in _LOOKUPS for t, w in query.items())
+        looks = any(w == 1.0 and t in _LOOKUPS for t, w in query.items())
         matches = []
         for i, name in enumerate(self.names):
             lex = lexical[i] / (lexical[i] + 4.0) if lexical[i] else 0.0
@@ -172,8 +175,10 @@ class ToolIndex:
             score = 0.45 * lex + 0.25 * rel + 0.6 * max(0.0, semantic[i])
             score += (bonus or {}).get(name, 0.0)
             made = self.mutations[i]
-            if made is not None and (looks_only or (asked and made not in asked)):
-                score -= OTHER_MUTATION_PENALTY
+            other_change = made is not None and (made not in asked if asked else looks)
+            only_looks_up = bool(asked) and not looks and made is None and self.lookups[i]
+            if other_change or only_looks_up:
+                score -= OTHER_ACTION_PENALTY
             matches.append(Match(name, score, lexical[i], semantic[i]))
         matches.sort(key=lambda m: (-m.score, m.tool))
         return matches
