@@ -9,6 +9,7 @@ from pathlib import Path
 from agents.planner import plan
 from agents.planner.graph import ToolGraph
 from agents.planner.literals import extract
+from agents.planner.retrieval import index_for
 from agents.planner.segment import only_states, segment
 from app.tools.registry import Catalog, tools_from_taskbench
 from app.workflow.spec import WorkflowSpec
@@ -222,6 +223,23 @@ def test_the_implied_lookup_searches_before_a_booking_and_queries_before_a_cance
     assert _tools(booked.spec) == ["search_barge", "barge_ticket_booking"]
     cancelled = plan("Cancel my barge ticket B-1234.", cat, graph)
     assert _tools(cancelled.spec) == ["barge_ticket_query", "barge_ticket_cancelling"]
+
+
+def test_a_word_that_starts_a_tool_name_is_a_verb_only_if_no_name_uses_it_as_a_thing(
+    tmp_path,
+) -> None:
+    """`flight_search` starts with "flight", but `book_flight` shows it is a thing: ", flight
+    number CA984" continues the clause; `dedupe_rows` still makes "dedupe" a verb."""
+    nodes = [
+        {"id": "flight_search", "desc": "Flight search tool"},
+        {"id": "book_flight", "desc": "Flight booking tool"},
+        {"id": "dedupe_rows", "desc": "Remove duplicate rows"},
+    ]
+    verbs = index_for(_catalog(tmp_path, nodes)).verbs
+    assert {"book", "dedup"} <= verbs
+    assert "flight" not in verbs
+    text = "Please change my ticket for June 5, flight number CA984, to June 7"
+    assert [c.text for c in segment(text, extract(text), verbs)] == [text]
 
 
 def test_one_item_of_a_list_gets_the_step_the_request_asks_of_it(tmp_path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.planner import embed
-from agents.planner.text import content_stems, stem, words
+from agents.planner.text import STOPWORDS, content_stems, stem, words
 from app.tools.base import ToolInfo
 from app.tools.registry import Catalog
 
@@ -111,7 +111,7 @@ class ToolIndex:
         n = len(self.docs)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.name_stems = [{stem(w) for w in words(i.name)} for i in self.infos]
-        self.verbs = frozenset(stem(words(i.name)[0]) for i in self.infos if words(i.name))
+        self.verbs = _name_verbs(self.names)
         self.mutations = [named_mutation(i.name) for i in self.infos]
         self.lookups = [bool(stems & _LOOKUPS) for stems in self.name_stems]
         vectors = embed.embed([self._text(i) for i in self.infos])
@@ -182,6 +182,16 @@ class ToolIndex:
             matches.append(Match(name, score, lexical[i], semantic[i]))
         matches.sort(key=lambda m: (-m.score, m.tool))
         return matches
+
+
+def _name_verbs(names: list[str]) -> frozenset[str]:
+    """Stems of the words that start tool names (`dedupe_rows` → dedup) and appear nowhere else
+    in a name: a word found later in another name (`book_flight`, `flight_search`) names a
+    thing, not an action."""
+    split = [words(name) for name in names]
+    later = {stem(w) for ws in split for w in ws[1:]}
+    stop = {stem(w) for w in STOPWORDS}
+    return frozenset(stem(ws[0]) for ws in split if ws) - later - stop
 
 
 def named_mutation(name: str) -> str | None:
