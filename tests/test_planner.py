@@ -403,6 +403,14 @@ def test_then_with_a_comma_after_a_quoted_sentence_starts_a_clause() -> None:
         ("Purchase 100 euros and sell 50 of them", ["Purchase 100 euros", "sell 50 of them"]),
         ("Rent a car and arrange a driver", ["Rent a car", "arrange a driver"]),
         (
+            "Send a technician to Main Street, Haidian District, Beijing, and change the time",
+            ["Send a technician to Main Street, Haidian District, Beijing", "change the time"],
+        ),
+        (
+            "Check conference room No. 303 for today. Then book it.",
+            ["Check conference room No. 303 for today", "book it"],
+        ),
+        (
             "Book a room for Friday, and I also need to cancel the old booking",
             ["Book a room for Friday", "I also need to cancel the old booking"],
         ),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from agents.planner.text import NUMBER_WORDS, STOPWORDS
+from agents.planner.text import GENERAL_VERBS, NUMBER_WORDS, STOPWORDS
 
 _FILE_EXTENSIONS_TEXT = """
 csv tsv json jsonl ndjson txt log md markdown yaml yml xml html htm pdf xlsx xls docx doc
@@ -276,6 +276,8 @@ def _structured(f: _Finder) -> None:
     for m in _LIST.finditer(text):
         items = [m.group(1), *re.split(r"\s*,\s*", m.group(2).strip(" ,")), m.group(3)]
         items = [i for i in items if i]
+        if items[-1].lower() in GENERAL_VERBS:  # "..., Beijing, and change the time": a clause
+            continue
         if len(items) >= 3 and not any(i.lower() in STOPWORDS for i in items):
             f.add("list", [i.lower() for i in items], m.start(), m.end())
     for m in _PAIR.finditer(text):

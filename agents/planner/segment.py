@@ -12,25 +12,8 @@ import re
 from dataclasses import dataclass
 
 from agents.planner.literals import Literal
-from agents.planner.text import stem
+from agents.planner.text import GENERAL_VERBS, stem
 
-_GENERAL_VERBS_TEXT = """
-add analyze analyse append apply archive ask book buy calculate call cancel change check
-classify clean collect combine compare compute convert copy count create decide delete
-deliver describe detect determine download draft drop email merge export extract fetch
-filter find format forward generate get give grab group insert join keep list load log look
-make move notify open order parse pay pick play post print pull push put query read record
-register remind remove rename render reply report request reserve reset retrieve return run
-save schedule search select send set share shoot show sort split store submit sum summarize
-summarise tell text transfer translate turn update upload validate verify view write apply
-track modify edit reschedule rate review recommend plan prepare provide calculate estimate
-inform alert notify message upload download install uninstall start stop open close tweet
-translate transcribe recognize identify enhance resize crop check inquire arrange purchase
-sell adjust rent conduct handle confirm obtain repay withdraw rebook organize organise locate
-discover acquire explain suggest replace increase decrease reduce extend renew activate
-deactivate subscribe unsubscribe evaluate assess monitor restore approve reject assign invite
-"""
-GENERAL_VERBS = frozenset(_GENERAL_VERBS_TEXT.split())
 CONDITION = re.compile(r"^(only if|if|when|whenever it|unless|in case|provided that)\b", re.I)
 PER_ITEM = re.compile(r"\b(each|every|for all|all of them|one by one)\b", re.I)
 _SEQ = re.compile(r"\b(then|after that|afterwards|next|finally|subsequently|followed by)\b", re.I)
@@ -131,11 +114,17 @@ def only_states(clause_text: str, verbs: frozenset[str] = frozenset()) -> bool:
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?!\s*$|\n|\s+[^a-z\s]))+(?:[.!?]+|\n|$)")
 
 
+# Abbreviations whose dot ends no sentence ("room No. 303", "Dr. Li", "Main St. 5").
+_ABBREVIATION = re.compile(
+    r"\b(?:No|Nos|Nr|Mr|Mrs|Ms|Dr|Prof|St|Rd|Ave|Jr|Sr|Inc|Ltd|Co|Corp|Dept|Tel|approx|vs)\.(?=\s)"
+)
+
+
 def segment(
     text: str, literals: list[Literal], verbs: frozenset[str] = frozenset()
 ) -> list[Clause]:
     """Ordered clauses of `text`; `verbs` adds the catalog's own action words."""
-    masked = mask(text, literals)
+    masked = _ABBREVIATION.sub(lambda m: m.group(0)[:-1] + "_", mask(text, literals))
     clauses: list[Clause] = []
     for n, sent in enumerate(_SENTENCE.finditer(masked)):
         start, end = sent.start(), sent.end()

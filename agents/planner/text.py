@@ -26,6 +26,25 @@ back after before once while until unless per
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
+# Action verbs of everyday English, in their base form (clause starts, imperatives).
+_GENERAL_VERBS_TEXT = """
+add analyze analyse append apply archive ask book buy calculate call cancel change check
+classify clean collect combine compare compute convert copy count create decide delete
+deliver describe detect determine download draft drop email merge export extract fetch
+filter find format forward generate get give grab group insert join keep list load log look
+make move notify open order parse pay pick play post print pull push put query read record
+register remind remove rename render reply report request reserve reset retrieve return run
+save schedule search select send set share shoot show sort split store submit sum summarize
+summarise tell text transfer translate turn update upload validate verify view write apply
+track modify edit reschedule rate review recommend plan prepare provide calculate estimate
+inform alert notify message upload download install uninstall start stop open close tweet
+translate transcribe recognize identify enhance resize crop check inquire arrange purchase
+sell adjust rent conduct handle confirm obtain repay withdraw rebook organize organise locate
+discover acquire explain suggest replace increase decrease reduce extend renew activate
+deactivate subscribe unsubscribe evaluate assess monitor restore approve reject assign invite
+"""
+GENERAL_VERBS = frozenset(_GENERAL_VERBS_TEXT.split())
+
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20, "single": 1,
