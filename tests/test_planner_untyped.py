@@ -148,6 +148,9 @@ def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp
     )
     result = plan("Please check the courier tickets I have for tomorrow", cat)
     assert _tools(result.spec) == ["courier_ticket_query"]
+    # "booking" is a noun here: the clause asks to see a booking, not to book.
+    shown = plan("Show me the details of my courier ticket booking", cat)
+    assert _tools(shown.spec) == ["courier_ticket_query"]
 
 
 def test_a_clause_that_only_asks_for_a_change_does_not_pick_a_lookup_tool(tmp_path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.planner import embed
-from agents.planner.text import STOPWORDS, content_stems, stem, words
+from agents.planner.text import GENERAL_VERBS, STOPWORDS, content_stems, stem, words
 from app.tools.base import ToolInfo
 from app.tools.registry import Catalog
 
@@ -76,6 +76,14 @@ _MUTATION_OF: dict[str, str] = {
     for w in group.split()
     for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed")  # also `cancelling`, `cancelled`
 }
+# The verbs of the change groups (not their nouns: "reservation", "booking", "cancellation").
+_CHANGE_VERBS = frozenset(
+    w
+    for group in _SYNONYM_GROUPS
+    if group.split()[0] in _MUTATIONS
+    for w in group.split()
+    if not w.endswith(("ion", "ing"))
+)
 _LOOKUPS = frozenset(
     stem(w)
     for group in _SYNONYM_GROUPS
@@ -166,7 +174,7 @@ class ToolIndex:
             q = embed.embed([text])
             if q is not None:
                 semantic = [float(v) for v in self.vectors @ q[0]]
-        asked = {_MUTATION_OF[t] for t, w in query.items() if w == 1.0 and t in _MUTATION_OF}
+        asked = asked_changes(text)
         looks = any(w == 1.0 and t in _LOOKUPS for t, w in query.items())
         matches = []
         for i, name in enumerate(self.names):
@@ -192,6 +200,16 @@ def _name_verbs(names: list[str]) -> frozenset[str]:
     later = {stem(w) for ws in split for w in ws[1:]}
     stop = {stem(w) for w in STOPWORDS}
     return frozenset(stem(ws[0]) for ws in split if ws) - later - stop
+
+
+def asked_changes(text: str) -> set[str]:
+    """The changes a clause asks for, by its verbs in their base form: "book a room" asks for a
+    booking, "show me the booking" and "the cancelled flight" do not."""
+    return {
+        _MUTATION_OF[stem(w)]
+        for w in words(text)
+        if w in _CHANGE_VERBS or (w in GENERAL_VERBS and stem(w) in _MUTATION_OF)
+    }
 
 
 def named_mutation(name: str) -> str | None:
