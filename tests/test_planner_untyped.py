@@ -153,6 +153,20 @@ def test_a_clause_that_only_looks_up_does_not_pick_a_tool_named_for_a_change(tmp
     assert _tools(shown.spec) == ["courier_ticket_query"]
 
 
+def test_a_clause_that_asks_for_no_change_does_not_pick_a_tool_named_for_one(tmp_path) -> None:
+    """Logging in with a password is not changing it, though "password" names that tool."""
+    cat = _catalog(
+        tmp_path,
+        [
+            {"id": "account_login", "desc": "Log in to an online account"},
+            {"id": "change_password", "desc": "Change the password of an account"},
+            {"id": "account_balance_query", "desc": "Query the balance of an account"},
+        ],
+    )
+    result = plan("Please log into my account with ID 123456 and password abc123", cat)
+    assert _tools(result.spec) == ["account_login"]
+
+
 def test_a_clause_that_only_asks_for_a_change_does_not_pick_a_lookup_tool(tmp_path) -> None:
     """Booking a courier ticket shares every noun with the tool that queries bookings."""
     query = {

@@ -62,12 +62,12 @@ for _group in _SYNONYM_GROUPS:
     for _s in _stems:
         _SYNONYMS.setdefault(_s, set()).update(_stems - {_s})
 
-# Actions that change something, by the first word of their synonym group. A clause that asks
-# for one of them does not ask for a tool named for another ("book a flight ticket" is not
-# "flight ticket changing", whatever words their descriptions share); a clause that only asks
-# to look something up does not ask for a change ("check the flight tickets" is not "flight
-# ticket cancelling"), and one that only asks for a change does not ask for a tool named for
-# looking up ("book a room" is not "hotel booking query").
+# Actions that change something, by the first word of their synonym group. A clause asks for
+# the changes its verbs name, and for no tool named for another change ("book a flight ticket"
+# is not "flight ticket changing", "check the flight tickets" or "log into my account with this
+# password" asks for no change), whatever words their descriptions share; a clause that only
+# asks for a change does not ask for a tool named for looking up ("book a room" is not "hotel
+# booking query").
 _MUTATIONS = ("book", "cancel", "change", "remove")
 _MUTATION_OF: dict[str, str] = {
     stem(form): group.split()[0]
@@ -183,7 +183,7 @@ class ToolIndex:
             score = 0.45 * lex + 0.25 * rel + 0.6 * max(0.0, semantic[i])
             score += (bonus or {}).get(name, 0.0)
             made = self.mutations[i]
-            other_change = made is not None and (made not in asked if asked else looks)
+            other_change = made is not None and made not in asked
             only_looks_up = bool(asked) and not looks and made is None and self.lookups[i]
             if other_change or only_looks_up:
                 score -= OTHER_ACTION_PENALTY
