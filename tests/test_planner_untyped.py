@@ -167,6 +167,16 @@ def test_a_clause_that_asks_for_no_change_does_not_pick_a_tool_named_for_one(tmp
     assert _tools(result.spec) == ["account_login"]
 
 
+def test_renting_or_hiring_asks_for_a_booking(tmp_path) -> None:
+    cars = [
+        {"id": "car_rental_booking", "desc": "Car rental booking tool"},
+        {"id": "car_rental_cancelling", "desc": "Cancel a car rental booking"},
+        {"id": "car_rental_changing", "desc": "Change a car rental booking"},
+    ]
+    result = plan("Hire a car for me in Berlin for Friday", _catalog(tmp_path, cars))
+    assert _tools(result.spec) == ["car_rental_booking"]
+
+
 def test_a_clause_that_only_asks_for_a_change_does_not_pick_a_lookup_tool(tmp_path) -> None:
     """Booking a courier ticket shares every noun with the tool that queries bookings."""
     query = {

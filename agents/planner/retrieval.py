@@ -35,7 +35,7 @@ _SYNONYM_GROUPS = [
     "email mail e-mail address",
     "url link web site website page",
     "phone telephone mobile number",
-    "book reserve reservation booking",
+    "book reserve reservation booking rent hire",
     "cancel cancellation abort",
     "change modify update edit alter reschedule adjust amend revise",
     "create add new make generate draft compose",
