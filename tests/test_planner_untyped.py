@@ -167,6 +167,19 @@ def test_a_clause_that_asks_for_no_change_does_not_pick_a_tool_named_for_one(tmp
     assert _tools(result.spec) == ["account_login"]
 
 
+def test_a_tool_named_by_the_noun_of_a_change_is_named_for_that_change(tmp_path) -> None:
+    """`cabin_booking_modification` modifies: it is not a booking tool that changing avoids."""
+    cabins = [
+        {"id": "cabin_booking", "desc": "Cabin booking tool"},
+        {"id": "cabin_booking_modification", "desc": "Cabin booking modification tool"},
+        {"id": "cabin_booking_cancellation", "desc": "Cabin booking cancellation tool"},
+    ]
+    cat = _catalog(tmp_path, cabins)
+    changed = plan("Change my cabin booking to two nights", cat)
+    assert _tools(changed.spec) == ["cabin_booking_modification"]
+    assert _tools(plan("Book a cabin for Friday", cat).spec) == ["cabin_booking"]
+
+
 def test_renting_or_hiring_asks_for_a_booking(tmp_path) -> None:
     cars = [
         {"id": "car_rental_booking", "desc": "Car rental booking tool"},

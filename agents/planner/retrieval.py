@@ -69,12 +69,24 @@ for _group in _SYNONYM_GROUPS:
 # asks for a change does not ask for a tool named for looking up ("book a room" is not "hotel
 # booking query").
 _MUTATIONS = ("book", "cancel", "change", "remove")
+
+
+def _nominal(verb: str) -> tuple[str, ...]:
+    """The nouns of an action (`modify` → modification, `delete` → deletion, `alter` →
+    alteration), so a tool named `booking_modification` is named for a change."""
+    if verb.endswith("y"):
+        return (f"{verb[:-1]}ication",)
+    if verb.endswith("e"):
+        return (f"{verb[:-1]}ion", f"{verb[:-1]}ation")
+    return (f"{verb}ation",)
+
+
 _MUTATION_OF: dict[str, str] = {
     stem(form): group.split()[0]
     for group in _SYNONYM_GROUPS
     if group.split()[0] in _MUTATIONS
     for w in group.split()
-    for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed")  # also `cancelling`, `cancelled`
+    for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed", *_nominal(w))  # `cancelling`, `deletion`
 }
 # The verbs of the change groups (not their nouns: "reservation", "booking", "cancellation").
 _CHANGE_VERBS = frozenset(
