@@ -81,13 +81,6 @@ def _nominal(verb: str) -> tuple[str, ...]:
     return (f"{verb}ation",)
 
 
-_MUTATION_OF: dict[str, str] = {
-    stem(form): group.split()[0]
-    for group in _SYNONYM_GROUPS
-    if group.split()[0] in _MUTATIONS
-    for w in group.split()
-    for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed", *_nominal(w))  # `cancelling`, `deletion`
-}
 # The verbs of the change groups (not their nouns: "reservation", "booking", "cancellation").
 _CHANGE_VERBS = frozenset(
     w
@@ -96,6 +89,14 @@ _CHANGE_VERBS = frozenset(
     for w in group.split()
     if not w.endswith(("ion", "ing"))
 )
+_MUTATION_OF: dict[str, str] = {
+    stem(form): group.split()[0]
+    for group in _SYNONYM_GROUPS
+    if group.split()[0] in _MUTATIONS
+    for w in group.split()
+    # also `cancelling`, `cancelled` and, for verbs, their nouns (`deletion`)
+    for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed", *(_nominal(w) if w in _CHANGE_VERBS else ()))
+}
 _LOOKUPS = frozenset(
     stem(w)
     for group in _SYNONYM_GROUPS
