@@ -239,6 +239,19 @@ def test_a_clause_that_only_states_a_fact_gets_no_step(tmp_path) -> None:
     )
     assert _tools(result.spec) == ["flight_search", "flight_ticket_changing"]
     assert any("states a fact" in note for note in result.notes)
+    # The fact is still what the next clause is read after: "it" is the hotel room.
+    hotels = [
+        {"id": "hotel_booking_modification", "desc": "Modify a hotel booking"},
+        {"id": "flight_ticket_changing", "desc": "Change a flight ticket"},
+        {"id": "clock_alarm_change", "desc": "Change the time of an alarm clock"},
+        {"id": "hotel_booking_query", "desc": "Query a hotel booking"},
+    ]
+    changed = plan(
+        "I booked a hotel room last week. Please change it to Friday.",
+        _catalog(tmp_path, hotels),
+        ToolGraph.from_links([("hotel_booking_query", "hotel_booking_modification")]),
+    )
+    assert _tools(changed.spec) == ["hotel_booking_query", "hotel_booking_modification"]
     assert only_states("The original appointment has been cancelled")
     # Asking words keep a clause an action, even without an imperative verb.
     assert not only_states("I need a flight ticket to Paris")

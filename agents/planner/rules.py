@@ -173,21 +173,24 @@ class _Planner(GraphSteps):
     def _run_chain(self) -> PlanResult:
         """Untyped catalog with a tool graph: choose the clauses' tools jointly (`chain`)."""
         options = []
+        previous: Clause | None = None  # what a clause is read after (a stated fact counts)
         for n, clause in enumerate(self.clauses):
             if clause.condition:
                 self._unused(clause, "conditions need tools with typed outputs")
                 continue
             if only_states(clause.text, self.index.verbs):
                 self._unused(clause, "it states a fact and asks for no action")
+                previous = clause  # "I booked a hotel ...": what the next clause changes
                 continue
             lits = build.clause_literals(clause, self.literals)
             query = build.clause_query(self.text, clause, self.literals)
             bonus = build.literal_bonus(self.index, lits, self.text)
             for tool, share in self.votes.items():
                 bonus[tool] = bonus.get(tool, 0.0) + VOTE_WEIGHT * share
-            ranked = self._in_context(query, bonus, options[-1][1] if options else None)
+            ranked = self._in_context(query, bonus, previous)
             options.append((n, clause, ranked))
             self.ranked[n] = ranked
+            previous = clause
         assert self.graph is not None
         bank = self.examples
         prior = (lambda a, b: TRANSITION_WEIGHT * bank.transition(a, b)) if bank else None
