@@ -370,6 +370,16 @@ def test_comma_less_negated_condition_keeps_its_action(catalog: Catalog) -> None
     assert spec.steps[1].params["to"] == "ops@acme.test"
 
 
+def test_it_in_a_gated_step_is_the_checked_value(catalog: Catalog) -> None:
+    """ "send it a welcome email": the recipient is the address just validated, not an input."""
+    spec = _plan(
+        "Validate the email ada@example.com and if it is valid, send it a welcome email", catalog
+    )
+    assert _tools(spec) == ["validate_email", "send_email"]
+    assert spec.steps[1].params["to"] == "ada@example.com"
+    assert "to" not in spec.inputs
+
+
 def test_condition_predicate_that_is_a_verb_is_not_split(catalog: Catalog) -> None:
     from agents.planner.literals import extract
     from agents.planner.segment import segment

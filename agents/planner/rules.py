@@ -299,6 +299,7 @@ class _Planner(GraphSteps):
             return
         draft.when = build.when_expression(clause.text, verdict, clause.negate)
         self._rows_of_subject(draft, verdict)
+        self._pronoun_subject(draft, verdict)
 
     def _unplanned_action(self, clause: Clause) -> None:
         """An action the user asked for that no tool performs: a plan without it would do less
@@ -335,6 +336,27 @@ class _Planner(GraphSteps):
             if ident is None or ident not in self.inputs:
                 continue
             draft.params[name] = [dict(subject)]
+            if ident not in repr([d.params for d in self.drafts if d is not draft]):
+                del self.inputs[ident]
+
+    def _pronoun_subject(self, draft: Draft, verdict: Draft) -> None:
+        """`validate ada@example.com and if it is valid, send it a welcome email`: "it" is the
+        checked value, so a param left as a workflow input that the value fits takes it."""
+        if not build.is_verdict(verdict) or not re.search(
+            r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I
+        ):
+            return
+        checked = {repr(v) for k, v in verdict.params.items() if k in verdict.info.required_params}
+        subjects = [x for x in self.literals if repr(x.value) in checked]
+        for name, value in list(draft.params.items()):
+            ident = _input_ref(value)
+            if ident is None or ident not in self.inputs:
+                continue
+            schema = draft.info.params.get(name, {})
+            fit = next((x for x in subjects if build.affinity(x, name, schema, "") >= 1.0), None)
+            if fit is None:
+                continue
+            draft.params[name] = build.literal_value(fit, name, schema)
             if ident not in repr([d.params for d in self.drafts if d is not draft]):
                 del self.inputs[ident]
 
