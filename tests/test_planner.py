@@ -380,6 +380,23 @@ def test_it_in_a_gated_step_is_the_checked_value(catalog: Catalog) -> None:
     assert "to" not in spec.inputs
 
 
+@pytest.mark.parametrize(
+    ("request_text", "writer", "path"),
+    [
+        ("Fetch https://example.com and save the page to page.html", "write_file", "page.html"),
+        ("Fetch https://example.com and save it to page.html", "write_file", "page.html"),
+        ("Fetch https://example.com and save the page as page.json", "write_json", "page.json"),
+    ],
+)
+def test_a_destination_file_is_written_by_a_tool_that_can_write_it(
+    catalog: Catalog, request_text: str, writer: str, path: str
+) -> None:
+    """ "the page" names fetch_page better than any writer; the file it goes to decides."""
+    spec = _plan(request_text, catalog)
+    assert _tools(spec) == ["fetch_page", writer]
+    assert spec.steps[1].params["path"] == path
+
+
 def test_condition_predicate_that_is_a_verb_is_not_split(catalog: Catalog) -> None:
     from agents.planner.literals import extract
     from agents.planner.segment import segment

@@ -53,7 +53,9 @@ def clause_query(text: str, clause: Clause, literals: list[Literal], formats: bo
         if clause.start <= lit.start < clause.end:
             out.append(text[pos : lit.start])
             if lit.kind == "file" and formats:
-                out.append(" " + str(lit.value).rsplit(".", 1)[-1].lower() + " ")
+                ext = str(lit.value).rsplit(".", 1)[-1].lower()
+                # a destination is a file to write, whatever its format names
+                out.append(f" {ext} file " if is_destination(lit.context) else f" {ext} ")
             elif lit.kind == "url":
                 host = re.sub(r"^\w+://", "", str(lit.value)).split("/")[0]
                 labels = [w for w in host.split(".")[:-1] if w not in {"www", "api", "hooks"}]

@@ -112,6 +112,17 @@ class _Planner(GraphSteps):
                 direct = (m for m in fair if build.takes_any(info_of(self.index, m.tool), sources))
                 sourced = (m for m in fair if build.reachable(self.index, m, sources))
                 best = next(direct, None) or next(sourced, best)
+        dests = [x for x in lits if x.kind == "file" and build.is_destination(x.context)]
+        if dests and self.typed and not build.takes_any(info_of(self.index, best.tool), dests):
+            # "save the page to page.html": the step must be able to write that file
+            fair = [
+                m
+                for m in build.choose(self.index, query, bonus)[1:CHAIN_CANDIDATES]
+                if m.score >= build.MIN_SCORE
+            ]
+            best = next(
+                (m for m in fair if build.takes_any(info_of(self.index, m.tool), dests)), best
+            )
         parts = re.split(r"\s+and\s+(?:the\s+|its\s+|their\s+|a\s+)?", query, maxsplit=1)
         if len(parts) == 2 and len(parts[0].split()) >= 2 and self.typed:
             verb = parts[0].split()[0]
