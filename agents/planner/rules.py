@@ -17,7 +17,7 @@ from agents.planner.graph import ToolGraph, attached
 from agents.planner.graph_steps import GraphSteps
 from agents.planner.literals import Literal, extract
 from agents.planner.result import PlanningError, PlanResult, guard
-from agents.planner.retrieval import index_for, info_of
+from agents.planner.retrieval import Match, index_for, info_of
 from agents.planner.segment import Clause, is_imperative, only_states, segment
 from agents.planner.text import identifier, words
 from app.tools.registry import Catalog
@@ -104,22 +104,14 @@ class _Planner(GraphSteps):
             if not build.reachable(self.index, best, sources):
                 # The step could never see the file or URL the clause names: take the best
                 # fair match that can ("Get the JSON from https://..." is a request, not a read).
-                fair = [
-                    m
-                    for m in build.choose(self.index, query, bonus)[1:CHAIN_CANDIDATES]
-                    if m.score >= build.MIN_SCORE
-                ]
+                fair = self._fair_alternatives(query, bonus)
                 direct = (m for m in fair if build.takes_any(info_of(self.index, m.tool), sources))
                 sourced = (m for m in fair if build.reachable(self.index, m, sources))
                 best = next(direct, None) or next(sourced, best)
         dests = [x for x in lits if x.kind == "file" and build.is_destination(x.context)]
         if dests and self.typed and not build.takes_any(info_of(self.index, best.tool), dests):
             # "save the page to page.html": the step must be able to write that file
-            fair = [
-                m
-                for m in build.choose(self.index, query, bonus)[1:CHAIN_CANDIDATES]
-                if m.score >= build.MIN_SCORE
-            ]
+            fair = self._fair_alternatives(query, bonus)
             best = next(
                 (m for m in fair if build.takes_any(info_of(self.index, m.tool), dests)), best
             )
@@ -134,6 +126,11 @@ class _Planner(GraphSteps):
             ):
                 return [(a, left), (b, right)]
         return [(best, query)]
+
+    def _fair_alternatives(self, query: str, bonus: dict[str, float]) -> list[Match]:
+        """The clause's next-best tools that are still fair matches on their own."""
+        ranked = build.choose(self.index, query, bonus)[1:CHAIN_CANDIDATES]
+        return [m for m in ranked if m.score >= build.MIN_SCORE]
 
     def run(self) -> PlanResult:
         if self.graph is not None and not self.typed:
@@ -347,8 +344,7 @@ class _Planner(GraphSteps):
             if ident is None or ident not in self.inputs:
                 continue
             draft.params[name] = [dict(subject)]
-            if ident not in repr([d.params for d in self.drafts if d is not draft]):
-                del self.inputs[ident]
+            self._drop_unused_input(ident)
 
     def _pronoun_subject(self, draft: Draft, verdict: Draft) -> None:
         """`validate ada@example.com and if it is valid, send it a welcome email`: "it" is the
@@ -368,8 +364,13 @@ class _Planner(GraphSteps):
             if fit is None:
                 continue
             draft.params[name] = build.literal_value(fit, name, schema)
-            if ident not in repr([d.params for d in self.drafts if d is not draft]):
-                del self.inputs[ident]
+            self._drop_unused_input(ident)
+
+    def _drop_unused_input(self, ident: str) -> None:
+        """Remove workflow input `ident` once no step reads it any more."""
+        used = repr([(d.params, d.when, d.for_each) for d in self.drafts])
+        if not re.search(rf"\binputs\.{re.escape(ident)}\b", used):
+            del self.inputs[ident]
 
     def _prerequisites(self) -> None:
         """Untyped catalogs: a tool that works "by ID" takes the ID from the step before it; only
