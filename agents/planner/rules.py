@@ -36,6 +36,11 @@ def _input_ref(value: Any) -> str | None:
     return m.group(1) if m else None
 
 
+def _checked(verdict: Draft) -> dict[str, Any]:
+    """What a verdict step checks: its required params (`{"email": "ada@example.com"}`)."""
+    return {k: v for k, v in verdict.params.items() if k in verdict.info.required_params}
+
+
 def _whole(text: str) -> Clause:
     return Clause(text, 0, len(text), 0)
 
@@ -332,7 +337,7 @@ class _Planner(GraphSteps):
         checked, so rows left as a bare workflow input become one row of the verdict's inputs."""
         if not build.is_verdict(verdict):
             return
-        subject = {k: v for k, v in verdict.params.items() if k in verdict.info.required_params}
+        subject = _checked(verdict)
         if not subject:
             return
         for name, value in list(draft.params.items()):
@@ -353,7 +358,7 @@ class _Planner(GraphSteps):
             r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I
         ):
             return
-        checked = {repr(v) for k, v in verdict.params.items() if k in verdict.info.required_params}
+        checked = {repr(v) for v in _checked(verdict).values()}
         subjects = [x for x in self.literals if repr(x.value) in checked]
         for name, value in list(draft.params.items()):
             ident = _input_ref(value)
