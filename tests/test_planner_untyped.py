@@ -46,6 +46,12 @@ def test_named_entity_is_searched_before_a_tool_that_needs_its_id(tmp_path) -> N
     assert _links(result.spec) == {("search_widget", "widget_detail")}
 
 
+def test_an_identifier_the_request_gives_needs_no_search(tmp_path) -> None:
+    cat = _catalog(tmp_path, WIDGETS)
+    for request in ("Show details of the widget Foo, ID 4711", "Show details of widget WX2041"):
+        assert _tools(plan(request, cat).spec) == ["widget_detail"]
+
+
 def test_a_step_fed_by_an_earlier_step_needs_no_search(tmp_path) -> None:
     """The ID comes from the step before (a list of widgets), not from a search."""
     cat = _catalog(tmp_path, WIDGETS)

@@ -301,14 +301,20 @@ def verdict_before(drafts: list[Draft]) -> Draft | None:
 _LOOKUPS = {"search", "find", "lookup"}
 # A capitalised name after the first word (`... Sofia Coppola`, `... Titanic`).
 _PROPER_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+# An identifier the request gives itself: "ID 123456", "ticket number G1234", "No. 303", or a
+# code of capitals and digits ("CA1234").
+_GIVEN_ID = re.compile(
+    r"\b(?:IDs?|number|No\.|code)\s*(?:is\s+)?:?\s*[A-Z]*\d[\w-]*|\b[A-Z]+\d{2,}[\w-]*\b"
+)
 
 
 def prerequisite(index: ToolIndex, first: Draft, text: str) -> ToolInfo | None:
     """The search tool to run before `first` when it needs an entity's ID (or works "for a"
     named thing) that the request gives by name: REST-style `search → get`. Later steps take
-    the ID from the step before them, so only the first step can need one."""
+    the ID from the step before them, so only the first step can need one, and none does when
+    the request gives an identifier itself ("cancel ticket G1234")."""
     searchers = [i for i in index.infos if set(words(i.name)) & _LOOKUPS]
-    if not searchers or set(words(first.info.name)) & _LOOKUPS:
+    if not searchers or set(words(first.info.name)) & _LOOKUPS or _GIVEN_ID.search(text):
         return None
     needs_id = re.search(r"\bIDs?\b|\bidentifier\b", first.info.description) or (
         _PROPER_NAME.search(text) and re.search(r"\b(?:for|of) an?\b", first.info.description)
