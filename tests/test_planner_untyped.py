@@ -121,6 +121,17 @@ def test_abbreviation_dots_do_not_end_a_sentence(tmp_path: Path) -> None:
     assert _tools(result.spec) == ["alarm_cancel", "alarm_set"]
 
 
+def test_using_something_to_do_a_thing_is_a_clause_of_its_own(tmp_path: Path) -> None:
+    """A request to "use my savings card to make a repayment" asks for the repayment."""
+    catalog = _catalog(tmp_path, [
+        {"id": "card_debt", "desc": "Look up the debt of a credit card."},
+        {"id": "card_repayment", "desc": "Repay the debt of a credit card."},
+    ])  # fmt: skip
+    text = "Check the debt of my credit card 1234, and use my savings card 5678 to make a repayment"
+    assert len(segment(text, extract(text))) == 2
+    assert _tools(plan(text, catalog).spec) == ["card_debt", "card_repayment"]
+
+
 PARCELS = [
     {"id": "book_courier", "desc": "Courier booking tool"},
     {

@@ -42,6 +42,7 @@ translate transcribe recognize identify enhance resize crop check inquire arrang
 sell adjust rent conduct handle confirm obtain repay withdraw rebook organize organise locate
 discover acquire explain suggest replace increase decrease reduce extend renew activate
 deactivate subscribe unsubscribe evaluate assess monitor restore approve reject assign invite
+use
 """
 GENERAL_VERBS = frozenset(_GENERAL_VERBS_TEXT.split())
 
