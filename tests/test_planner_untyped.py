@@ -276,23 +276,63 @@ def test_a_clause_that_only_states_a_fact_gets_no_step(tmp_path) -> None:
     assert not only_states("opening hours of the park, which is open on Monday")
 
 
-def test_the_implied_lookup_searches_before_a_booking_and_queries_before_a_cancel(
+def test_the_implied_lookup_searches_before_a_booking_and_queries_before_a_change(
     tmp_path,
 ) -> None:
-    """One searches for what is about to be booked, and queries what one already holds."""
+    """One searches for what is about to be booked, queries what one holds before changing it,
+    and needs nothing looked up to cancel it: the request names what it cancels."""
     nodes = [
         {"id": "search_barge", "desc": "Search for barge trips by route and date."},
         {"id": "barge_ticket_query", "desc": "Query a barge ticket."},
         {"id": "barge_ticket_booking", "desc": "Book a barge ticket."},
+        {"id": "barge_ticket_changing", "desc": "Change a barge ticket."},
         {"id": "barge_ticket_cancelling", "desc": "Cancel a barge ticket."},
     ]
     lookups, actions = [n["id"] for n in nodes[:2]], [n["id"] for n in nodes[2:]]
-    graph = ToolGraph.from_links([(a, b) for a in lookups for b in actions])
+    graph = ToolGraph.from_links(
+        [(a, b) for a in lookups for b in actions] + [(nodes[4]["id"], "search_barge")]
+    )
     cat = _catalog(tmp_path, nodes)
     booked = plan("Book me a barge ticket from Ulm to Passau on Friday.", cat, graph)
     assert _tools(booked.spec) == ["search_barge", "barge_ticket_booking"]
-    cancelled = plan("Cancel my barge ticket B-1234.", cat, graph)
-    assert _tools(cancelled.spec) == ["barge_ticket_query", "barge_ticket_cancelling"]
+    changed = plan("Change my barge ticket to Saturday.", cat, graph)
+    assert _tools(changed.spec) == ["barge_ticket_query", "barge_ticket_changing"]
+    cancelled = plan("Cancel my barge ticket for Friday.", cat, graph)
+    assert _tools(cancelled.spec) == ["barge_ticket_cancelling"]
+    rebooked = plan(
+        "Cancel my barge ticket for Friday and book a new barge ticket for Saturday.", cat, graph
+    )
+    assert _tools(rebooked.spec) == [
+        "barge_ticket_cancelling",
+        "search_barge",
+        "barge_ticket_booking",
+    ]
+
+
+def test_only_what_is_searched_for_is_looked_up_before_a_tool_that_changes_nothing(
+    tmp_path,
+) -> None:
+    """A cabin is found by a search before its details; one's own repair request (an entity
+    with a query of its state) is named by the request, so nothing is looked up before it."""
+    nodes = [
+        {"id": "search_cabin", "desc": "Search for cabins by region."},
+        {"id": "cabin_details", "desc": "Cabin details tool."},
+        {"id": "search_repair_provider", "desc": "Search for repair providers."},
+        {"id": "boat_repair_status_query", "desc": "Query the status of a boat repair."},
+        {"id": "boat_repair_request", "desc": "Request a boat repair at an address."},
+    ]
+    graph = ToolGraph.from_links(
+        [
+            ("search_cabin", "cabin_details"),
+            ("search_repair_provider", "boat_repair_request"),
+            ("boat_repair_status_query", "boat_repair_request"),
+        ]
+    )
+    cat = _catalog(tmp_path, nodes)
+    cabin = plan("Show me the cabin details for the lake region.", cat, graph)
+    assert _tools(cabin.spec) == ["search_cabin", "cabin_details"]
+    repair = plan("Request a boat repair at 5 Harbour Road tomorrow.", cat, graph)
+    assert _tools(repair.spec) == ["boat_repair_request"]
 
 
 def test_a_word_that_starts_a_tool_name_is_a_verb_only_if_no_name_uses_it_as_a_thing(

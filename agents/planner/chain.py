@@ -80,8 +80,8 @@ def _order_key(path: Path) -> str:
 
 # General-English words of tools that look something up rather than act on it.
 LOOKUP_WORDS = frozenset(["search", "query", "find", "lookup", "look", "inquiry", "inquire"])
-# Those that discover something new. One searches for what is about to be booked, and queries
-# the state of what one already has before changing or cancelling it.
+# Those that discover something new. One searches for what is about to be booked or worked
+# on, and queries the state of what one already has before changing it.
 DISCOVERY_WORDS = frozenset(["search", "find", "lookup", "look"])
 
 
@@ -94,14 +94,21 @@ def implied_lookup(
 ) -> str | None:
     """A lookup tool the chain implies before `tool`: a graph predecessor of it that works on the
     same entity (shares a name word) and only looks things up, when `tool` itself acts
-    (`search_x → book_x`). Best a search before a booking and a query before anything else
-    (`DISCOVERY_WORDS`), then by shared name words, then by relevance to the request."""
+    (`search_x → book_x`). Best a search before a booking and a query before a change
+    (`DISCOVERY_WORDS`), then by shared name words, then by relevance to the request.
+    None comes before a cancellation, which needs only what the request names, nor before a
+    tool that changes nothing when the best lookup is a query: an entity one queries is one's
+    own (a booking, a repair request), which the request names; only what is searched for (a
+    movie before its details) must be found first."""
     own = _stems(tool)
     if own & LOOKUP_WORDS:
         return None
     entity = own - LOOKUP_WORDS
-    books = named_mutation(tool) == "book"
-    best: tuple[bool, int, float, str] | None = None
+    change = named_mutation(tool)
+    if change == "cancel":
+        return None
+    books = change == "book"
+    best: tuple[bool, int, float, bool, str] | None = None
     for source in sorted(graph.pred.get(tool, ())):
         if source in planned or (allowed is not None and source not in allowed):
             continue
@@ -111,11 +118,13 @@ def implied_lookup(
         shared = len((theirs - LOOKUP_WORDS) & entity)
         if not shared:
             continue
-        fits = bool(theirs & DISCOVERY_WORDS) == books
-        key = (fits, shared, relevance.get(source, 0.0), source)
+        discovers = bool(theirs & DISCOVERY_WORDS)
+        key = (discovers == books, shared, relevance.get(source, 0.0), discovers, source)
         if best is None or key > best:
             best = key
-    return best[-1] if best else None
+    if best is None or (change is None and not best[-2]):
+        return None
+    return best[-1]
 
 
 def _stems(name: str) -> set[str]:
