@@ -132,6 +132,19 @@ def test_using_something_to_do_a_thing_is_a_clause_of_its_own(tmp_path: Path) ->
     assert _tools(plan(text, catalog).spec) == ["card_debt", "card_repayment"]
 
 
+def test_repaying_a_debt_asks_for_a_repayment_tool(tmp_path: Path) -> None:
+    """To repay is the verb of a repayment (and a kind of paying)."""
+    catalog = _catalog(tmp_path, [
+        {"id": "loan_debt", "desc": "Loan debt inquiry"},
+        {"id": "loan_repayment", "desc": "Loan repayment"},
+        {"id": "savings_balance_query", "desc": "Query the balance of a savings account"},
+        {"id": "weather_query", "desc": "Weather forecast query"},
+    ])  # fmt: skip
+    graph = ToolGraph.from_links([("loan_debt", "loan_repayment")])
+    result = plan("Check the debt of my loan, then repay the debt", catalog, graph)
+    assert _tools(result.spec) == ["loan_debt", "loan_repayment"]
+
+
 PARCELS = [
     {"id": "book_courier", "desc": "Courier booking tool"},
     {

@@ -43,7 +43,7 @@ _SYNONYM_GROUPS = [
     "time clock date weekday hour",
     "weather forecast temperature",
     "buy purchase order",
-    "pay payment transfer",
+    "pay payment transfer repay repayment",
     "movie film",
     "person people actor actress director",
     "picture image photo logo",
