@@ -334,18 +334,25 @@ def test_only_what_is_searched_for_is_looked_up_before_a_tool_that_changes_nothi
         {"id": "boat_repair_status_query", "desc": "Query the status of a boat repair."},
         {"id": "boat_repair_request", "desc": "Request a boat repair at an address."},
     ]
-    graph = ToolGraph.from_links(
-        [
-            ("search_cabin", "cabin_details"),
-            ("search_repair_provider", "boat_repair_request"),
-            ("boat_repair_status_query", "boat_repair_request"),
-        ]
-    )
+    links = [
+        ("search_cabin", "cabin_details"),
+        ("search_repair_provider", "boat_repair_request"),
+        ("boat_repair_status_query", "boat_repair_request"),
+    ]
+    graph = ToolGraph.from_links(links)
     cat = _catalog(tmp_path, nodes)
     cabin = plan("Show me the cabin details for the lake region.", cat, graph)
     assert _tools(cabin.spec) == ["search_cabin", "cabin_details"]
     repair = plan("Request a boat repair at 5 Harbour Road tomorrow.", cat, graph)
     assert _tools(repair.spec) == ["boat_repair_request"]
+    # Also when the request queries that state later: no provider is searched for first.
+    graph = ToolGraph.from_links([*links, ("boat_repair_request", "boat_repair_status_query")])
+    repair = plan(
+        "Request a boat repair at 5 Harbour Road tomorrow, then query the boat repair status.",
+        cat,
+        graph,
+    )
+    assert _tools(repair.spec) == ["boat_repair_request", "boat_repair_status_query"]
 
 
 def test_a_word_that_starts_a_tool_name_is_a_verb_only_if_no_name_uses_it_as_a_thing(

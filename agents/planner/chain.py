@@ -97,9 +97,9 @@ def implied_lookup(
     (`search_x → book_x`). Best a search before a booking and a query before a change
     (`DISCOVERY_WORDS`), then by shared name words, then by relevance to the request.
     None comes before a cancellation, which needs only what the request names, nor before a
-    tool that changes nothing when the best lookup is a query: an entity one queries is one's
-    own (a booking, a repair request), which the request names; only what is searched for (a
-    movie before its details) must be found first."""
+    tool that changes nothing when a query of its entity's state feeds it (planned or not): an
+    entity one queries is one's own (a booking, a repair request), which the request names;
+    only what is searched for (a movie before its details) must be found first."""
     own = _stems(tool)
     if own & LOOKUP_WORDS:
         return None
@@ -108,23 +108,21 @@ def implied_lookup(
     if change == "cancel":
         return None
     books = change == "book"
-    best: tuple[bool, int, float, bool, str] | None = None
+    best: tuple[bool, int, float, str] | None = None
     for source in sorted(graph.pred.get(tool, ())):
-        if source in planned or (allowed is not None and source not in allowed):
-            continue
         theirs = _stems(source)
-        if not theirs & LOOKUP_WORDS:
-            continue
         shared = len((theirs - LOOKUP_WORDS) & entity)
-        if not shared:
+        if not theirs & LOOKUP_WORDS or not shared:
             continue
         discovers = bool(theirs & DISCOVERY_WORDS)
-        key = (discovers == books, shared, relevance.get(source, 0.0), discovers, source)
+        if change is None and not discovers:
+            return None  # one's own entity (it has a query of its state): named, not found
+        if source in planned or (allowed is not None and source not in allowed):
+            continue
+        key = (discovers == books, shared, relevance.get(source, 0.0), source)
         if best is None or key > best:
             best = key
-    if best is None or (change is None and not best[-2]):
-        return None
-    return best[-1]
+    return best[-1] if best else None
 
 
 def _stems(name: str) -> set[str]:
