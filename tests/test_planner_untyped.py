@@ -9,7 +9,7 @@ from pathlib import Path
 from agents.planner import plan
 from agents.planner.graph import ToolGraph
 from agents.planner.literals import extract
-from agents.planner.retrieval import index_for
+from agents.planner.retrieval import index_for, named_mutation
 from agents.planner.segment import only_states, segment
 from app.tools.registry import Catalog, tools_from_taskbench
 from app.workflow.spec import WorkflowSpec
@@ -143,6 +143,21 @@ def test_repaying_a_debt_asks_for_a_repayment_tool(tmp_path: Path) -> None:
     graph = ToolGraph.from_links([("loan_debt", "loan_repayment")])
     result = plan("Check the debt of my loan, then repay the debt", catalog, graph)
     assert _tools(result.spec) == ["loan_debt", "loan_repayment"]
+
+
+def test_a_clause_that_asks_to_create_does_not_pick_a_tool_that_checks(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path, [
+        {"id": "verify_file_content", "desc": "Verify if the content of a file matches"},
+        {"id": "file_write", "desc": "Used to write content to a specified file."},
+        {"id": "file_modify", "desc": "Used to modify the content of an existing file."},
+        {"id": "weather_query", "desc": "Weather forecast query"},
+        {"id": "get_news_for_topic", "desc": "Get the latest news on a topic."},
+    ])  # fmt: skip
+    text = "I need to create a new configuration file on the server, the content is a string"
+    assert _tools(plan(text, catalog).spec) == ["file_write"]
+    # "news" (stem `new`) names no creation: a request that creates nothing may still get it.
+    assert named_mutation("get_news_for_topic") is None
+    assert _tools(plan("Get me the latest news about cars", catalog).spec) == ["get_news_for_topic"]
 
 
 PARCELS = [

@@ -67,8 +67,10 @@ for _group in _SYNONYM_GROUPS:
 # is not "flight ticket changing", "check the flight tickets" or "log into my account with this
 # password" asks for no change), whatever words their descriptions share; a clause that only
 # asks for a change does not ask for a tool named for looking up ("book a room" is not "hotel
-# booking query").
-_MUTATIONS = ("book", "cancel", "change", "remove")
+# booking query"; "create a file with this content" is not "verify file content").
+_MUTATIONS = ("book", "cancel", "change", "remove", "create")
+# Words of those groups that name no action: "a new ticket", and "news" (stem `new`).
+_NOT_ACTIONS = frozenset(["new"])
 
 
 def _nominal(verb: str) -> tuple[str, ...]:
@@ -87,13 +89,14 @@ _CHANGE_VERBS = frozenset(
     for group in _SYNONYM_GROUPS
     if group.split()[0] in _MUTATIONS
     for w in group.split()
-    if not w.endswith(("ion", "ing"))
+    if not w.endswith(("ion", "ing")) and w not in _NOT_ACTIONS
 )
 _MUTATION_OF: dict[str, str] = {
     stem(form): group.split()[0]
     for group in _SYNONYM_GROUPS
     if group.split()[0] in _MUTATIONS
     for w in group.split()
+    if w not in _NOT_ACTIONS
     # also `cancelling`, `cancelled` and, for verbs, their nouns (`deletion`)
     for form in (w, f"{w}{w[-1]}ing", f"{w}{w[-1]}ed", *(_nominal(w) if w in _CHANGE_VERBS else ()))
 }
