@@ -160,6 +160,17 @@ def test_a_clause_that_asks_to_create_does_not_pick_a_tool_that_checks(tmp_path:
     assert _tools(plan("Get me the latest news about cars", catalog).spec) == ["get_news_for_topic"]
 
 
+def test_appending_to_a_file_modifies_it(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path, [
+        {"id": "file_write", "desc": "Used to write content to a specified file."},
+        {"id": "file_modify", "desc": "Used to modify the content of an existing file."},
+        {"id": "weather_query", "desc": "Weather forecast query"},
+    ])  # fmt: skip
+    graph = ToolGraph.from_links([("file_write", "file_modify")])
+    text = "Write 'Agenda' to the file notes.txt, then append 'Budget' to the file content"
+    assert _tools(plan(text, catalog, graph).spec) == ["file_write", "file_modify"]
+
+
 PARCELS = [
     {"id": "book_courier", "desc": "Courier booking tool"},
     {

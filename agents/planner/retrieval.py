@@ -37,7 +37,7 @@ _SYNONYM_GROUPS = [
     "phone telephone mobile number",
     "book reserve reservation booking rent hire",
     "cancel cancellation abort",
-    "change modify update edit alter reschedule adjust amend revise",
+    "change modify update edit alter reschedule adjust amend revise append",
     "create add new make generate draft compose",
     "show display view list see",
     "time clock date weekday hour",
