@@ -270,6 +270,11 @@ def test_chain_decoding_prefers_graph_edges() -> None:
     assert picks == ["a", "b2", "c"]
     # A weak clause that fits nothing in the chain is left out.
     assert decode([[("a", 0.8)], [("x", 0.6)], [("b2", 0.8)]], graph) == ["a", None, "b2"]
+    # A link earns nothing: "update my booking …, and change the room type" is one change (m),
+    # not a weaker first step (c) that m can follow plus m again as the second clause's stand-in.
+    linked = ToolGraph.from_links([("c", "m")])
+    options = [[("m", 0.91), ("c", 0.75)], [("x", 0.90), ("m", 0.73)]]
+    assert decode(options, linked) == ["m", None]
 
 
 def test_graph_implies_lookup_before_acting_tool(tmp_path) -> None:

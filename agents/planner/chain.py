@@ -1,10 +1,11 @@
 """Joint choice of the tools of a chain over a catalog's tool graph.
 
 Each action clause offers its best-ranked tools (relevance scores) or nothing at all. The chosen
-sequence maximises the summed relevance above a floor, plus a bonus for every consecutive pair
-that is an edge of the tool graph and minus a penalty for every pair that is not. So a clause
-whose best tool cannot follow its neighbours gives way to a near-duplicate that can, and a weak
-clause ("my name is ...") that fits nothing in the chain is left out. A clause's step is one of
+sequence maximises the summed relevance above a floor, minus a penalty for every consecutive
+pair that is not an edge of the tool graph. So a clause whose best tool cannot follow its
+neighbours gives way to a near-duplicate that can, and a weak clause ("my name is ...") that
+fits nothing in the chain is left out. An edge earns no bonus: a bonus made a weak clause a
+step only because it could be linked. A clause's step is one of
 its near-best tools, so a clause that mentions a step again adds none. Deterministic beam search.
 """
 
@@ -20,12 +21,11 @@ from agents.planner.text import STOPWORDS, stem, words
 from app.tools.base import ToolInfo
 
 FLOOR = 0.58  # relevance a tool needs to be worth a step on its own
-EDGE_BONUS = 0.2
-MISS_PENALTY = 0.3
+MISS_PENALTY = 0.45
 BEAM = 12
 # A clause's step scores within this of the clause's best tool. When the best is already a
 # step (the clause mentions it again), a far weaker stand-in would be a step nobody asked for.
-NEAR_BEST = 0.25
+NEAR_BEST = 0.3
 
 Path = tuple[str | None, ...]
 
@@ -34,7 +34,6 @@ def decode(
     options: list[list[tuple[str, float]]],
     graph: ToolGraph,
     floor: float = FLOOR,
-    edge_bonus: float = EDGE_BONUS,
     miss_penalty: float = MISS_PENALTY,
     prior: Callable[[str, str], float] | None = None,
 ) -> list[str | None]:
@@ -52,7 +51,8 @@ def decode(
                     continue
                 step = rel - floor
                 if last is not None:
-                    step += edge_bonus if graph.has(last, tool) else -miss_penalty
+                    if not graph.has(last, tool):
+                        step -= miss_penalty
                     if prior is not None:
                         step += prior(last, tool)
                 moves.append((score + step, tool))
