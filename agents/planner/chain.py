@@ -5,8 +5,8 @@ sequence maximises the summed relevance above a floor, minus a penalty for every
 pair that is not an edge of the tool graph. So a clause whose best tool cannot follow its
 neighbours gives way to a near-duplicate that can, and a weak clause ("my name is ...") that
 fits nothing in the chain is left out. An edge earns no bonus: a bonus made a weak clause a
-step only because it could be linked. A clause's step is one of
-its near-best tools, so a clause that mentions a step again adds none. Deterministic beam search.
+step only because it could be linked. A clause's step is one of its near-best tools, so a
+clause that mentions a step again adds none. Deterministic beam search.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from agents.planner.text import STOPWORDS, stem, words
 from app.tools.base import ToolInfo
 
 FLOOR = 0.58  # relevance a tool needs to be worth a step on its own
-MISS_PENALTY = 0.45
+MISS_PENALTY = 0.45  # a consecutive pair that is not an edge of the tool graph
 BEAM = 12
 # A clause's step scores within this of the clause's best tool. When the best is already a
 # step (the clause mentions it again), a far weaker stand-in would be a step nobody asked for.
