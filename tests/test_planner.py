@@ -41,6 +41,19 @@ def test_sequence_with_then_binds_data_by_type(catalog: Catalog) -> None:
     assert f"steps.{fetch.id}.output" in summary.params["text"]
 
 
+def test_email_after_and_is_a_verb_when_an_object_follows(catalog: Catalog) -> None:
+    """After a plain "and", "email the summary to bob@…" is a step, not the summary's text."""
+    spec = _plan(
+        "Fetch https://example.com, summarize the page and email the summary to bob@example.com",
+        catalog,
+    )
+    assert _tools(spec) == ["fetch_page", "summarize_text", "send_email"]
+    fetch, summary, mail = spec.steps
+    assert f"steps.{fetch.id}.output" in summary.params["text"]
+    assert mail.params["to"] == "bob@example.com"
+    assert f"steps.{summary.id}.output" in mail.params["body"]
+
+
 def test_three_step_row_pipeline_inserts_reader_and_writes(catalog: Catalog) -> None:
     spec = _plan(
         "Sort the rows of stock.csv by quantity, after that write them to sorted_stock.csv.",

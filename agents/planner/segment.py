@@ -134,7 +134,7 @@ def segment(
             question and _asks_when(masked[start:end])
         )
         for m in _SEPARATOR.finditer(masked, start, end):
-            word, _ = _next_word(masked, m.end())
+            word, after = _next_word(masked, m.end())
             sep = m.group(0).lower()
             is_cond = bool(CONDITION.match(masked[m.end() : end].lstrip()))
             split = (
@@ -143,8 +143,11 @@ def segment(
                 or is_cond
                 or masked[m.end() :].lower().startswith("after ")
                 or (
-                    (is_verb(word, verbs) and word not in {"email", "text", "message"})
-                    or (word in {"email", "text", "message"} and ("," in sep or in_condition))
+                    (is_verb(word, verbs) and word not in _NOUN_VERBS)
+                    or (
+                        word in _NOUN_VERBS
+                        and ("," in sep or in_condition or _starts_object(after))
+                    )
                 )
                 or (in_condition and "," in sep)
                 or (word in {"i", "we"} and _asks_anew(masked[m.end() : end]))
@@ -164,6 +167,18 @@ def segment(
                 _add(clauses, text, masked, pos, cut_start, n, prev_sep)
             pos, prev_sep = cut_end, sep
     return _reorder(clauses)
+
+
+# Verbs that are as often nouns ("by email and text"): after a plain "and" they start a clause
+# only when an object follows ("... and email the summary to bob@example.com").
+_NOUN_VERBS = frozenset(["email", "text", "message"])
+_OBJECT_STARTS_TEXT = "the a an it them this that these those me him her us my your his their its"
+_OBJECT_STARTS = frozenset(_OBJECT_STARTS_TEXT.split())
+
+
+def _starts_object(word: str) -> bool:
+    """Whether `word` opens a verb's object: a determiner, a pronoun or a literal (§)."""
+    return word in _OBJECT_STARTS or word.startswith("§")
 
 
 _NEW_REQUEST = re.compile(
