@@ -398,6 +398,57 @@ def test_it_in_a_gated_step_is_the_checked_value(catalog: Catalog) -> None:
     assert "to" not in spec.inputs
 
 
+def test_a_condition_on_each_items_verdict_runs_the_step_for_each_passing_result(
+    catalog: Catalog,
+) -> None:
+    """A `when` would test the whole list of verdicts; the step runs once per valid address."""
+    from app.workflow import expressions
+
+    spec = _plan(
+        "For each email in leads.csv, validate it and if it is valid send a welcome email",
+        catalog,
+    )
+    assert _tools(spec) == ["read_csv", "validate_email", "send_email"]
+    check, send = spec.steps[1:]
+    assert send.when is None
+    assert send.params["to"] == "{{ item.normalized }}"
+    assert "to" not in spec.inputs
+    results = [
+        {"valid": True, "normalized": "ada@example.com"},
+        {"valid": False, "normalized": None},
+    ]
+    passing = expressions.evaluate(send.for_each, {"steps": {check.id: {"output": results}}})
+    assert passing == [results[0]]
+
+
+def test_a_label_condition_on_each_item_selects_the_results_with_that_label(
+    catalog: Catalog,
+) -> None:
+    spec = _plan(
+        "For each review in reviews.csv, analyze its sentiment and if it is negative, "
+        "send an alert email to bob@example.com",
+        catalog,
+    )
+    assert _tools(spec) == ["read_csv", "analyze_sentiment", "send_email"]
+    send = spec.steps[2]
+    assert "selectattr('label', 'equalto', 'negative')" in str(send.for_each)
+    assert send.params["to"] == "bob@example.com" and send.when is None
+
+
+def test_a_step_on_each_item_a_verdict_rejects_is_refused_when_it_needs_the_item(
+    catalog: Catalog,
+) -> None:
+    """An invalid address has no normalized form: "email it" has nothing to send."""
+    result = plan(
+        "For each email in leads.csv, validate it and if it is invalid, email it to "
+        "bob@example.com",
+        catalog,
+    )
+    assert result.spec is None and result.error is not None
+    assert result.error.code == "PER_ITEM_CONDITION"
+    assert result.error.hint
+
+
 @pytest.mark.parametrize(
     ("request_text", "writer", "path"),
     [

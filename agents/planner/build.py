@@ -8,7 +8,15 @@ from typing import Any
 
 from agents.planner.flow import Draft, bind_from, is_verdict, output_of
 from agents.planner.literals import FILE_EXTENSIONS, Literal
-from agents.planner.params import affinity, flag_value, literal_value, option_value, param_types
+from agents.planner.params import (
+    KIND_WORDS,
+    affinity,
+    flag_value,
+    literal_value,
+    option_value,
+    param_types,
+    param_words,
+)
 from agents.planner.retrieval import _SYNONYMS, Match, ToolIndex, info_of
 from agents.planner.segment import Clause
 from agents.planner.text import content_stems, identifier, stem, words
@@ -208,25 +216,69 @@ def source_for(
     return info_of(index, best[1]) if best else None
 
 
+def _negative(cond_text: str, negate: bool) -> bool:
+    """Whether the condition asks for the verdict's flag to be false ("if it is invalid")."""
+    return negate != bool({"not", "invalid", "isn", "fails", "no"} & set(words(cond_text)))
+
+
+def _flags(props: dict[str, Any]) -> list[str]:
+    return [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "boolean"]
+
+
+def _label_in(cond_text: str, verdict: Draft) -> str | None:
+    """The label a condition names ("if it is a bug" → ``bug``) among the verdict's labels."""
+    labels = verdict.params.get("labels")
+    known = [*(labels if isinstance(labels, list) else []), "positive", "negative", "neutral"]
+    return next((w for w in words(cond_text) if w in known), None)
+
+
 def when_expression(cond_text: str, verdict: Draft, negate: bool) -> str:
     """`{{ steps.x.output.label == 'billing' }}` or `{{ steps.x.output.valid }}`."""
     out = output_of(verdict)
     ref = f"steps.{verdict.id}.output"
     props = (out.resolved().get("properties") or {}) if out else {}
-    cond_words = words(cond_text)
-    negative = negate != bool({"not", "invalid", "isn", "fails", "no"} & set(cond_words))
-    if "label" in props:
-        labels = (
-            verdict.params.get("labels") if isinstance(verdict.params.get("labels"), list) else []
-        )
-        known = [*labels, "positive", "negative", "neutral"]
-        for word in cond_words:
-            if word in known:
-                op = "!=" if negate else "=="
-                return "{{ " + f"{ref}.label {op} '{word}'" + " }}"
-    flags = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "boolean"]
+    label = _label_in(cond_text, verdict) if "label" in props else None
+    if label is not None:
+        op = "!=" if negate else "=="
+        return "{{ " + f"{ref}.label {op} '{label}'" + " }}"
+    flags = _flags(props)
     target = f"{ref}.{flags[0]}" if flags else ref
-    return "{{ " + ("not " if negative else "") + target + " }}"
+    return "{{ " + ("not " if _negative(cond_text, negate) else "") + target + " }}"
+
+
+def judges_each(step: Draft) -> bool:
+    """A verdict tool run once per item (`validate_email` over the rows of a file)."""
+    return step.for_each is not None and is_verdict(Draft(step.id, step.info, step.clause))
+
+
+def passing_results(cond_text: str, verdict: Draft, negate: bool) -> tuple[str, str | None] | None:
+    """For a verdict taken per item: the results that pass the condition, as a `for_each`
+    expression, and the field of a passing result that gives back the checked value in
+    canonical form (validate_email's `normalized`, validate_phone's `e164`: the first text
+    field of a flag verdict). The field is None where results do not carry it (labels, failed
+    checks); the whole answer is None when the condition names nothing the results say."""
+    props = verdict.info.output_schema.get("properties") or {}
+    ref = f"steps.{verdict.id}.output"
+    label = _label_in(cond_text, verdict) if "label" in props else None
+    if label is not None:
+        pick = "rejectattr" if negate else "selectattr"
+        return "{{ " + f"{ref} | {pick}('label', 'equalto', '{label}') | list" + " }}", None
+    flags = _flags(props)
+    if not flags:
+        return None
+    negative = _negative(cond_text, negate)
+    value = next((k for k, v in props.items() if "string" in (param_types(v) or set())), None)
+    pick = "rejectattr" if negative else "selectattr"
+    return "{{ " + f"{ref} | {pick}('{flags[0]}') | list" + " }}", None if negative else value
+
+
+def takes_checked(verdict: Draft, name: str, schema: dict[str, Any]) -> bool:
+    """Whether param `name` takes the kind of value `verdict` checks (send_email's `to` takes
+    what validate_email's `email` checked: both are email words)."""
+    checked = {w for param in verdict.info.required_params for w in words(param)}
+    kinds = [ws for ws in KIND_WORDS.values() if checked & ws]
+    names, _ = param_words(name, schema)
+    return any(names & ws for ws in kinds) and "string" in (param_types(schema) or set())
 
 
 def declare_input(inputs: dict[str, Any], name: str, schema: dict[str, Any]) -> str:

@@ -310,9 +310,43 @@ class _Planner(GraphSteps):
         if verdict is None or verdict is draft:
             self._unused(clause, "no earlier step gives a verdict to test")
             return
+        if build.judges_each(verdict):
+            self._gate_each(draft, clause, verdict)
+            return
         draft.when = build.when_expression(clause.text, verdict, clause.negate)
         self._rows_of_subject(draft, verdict)
         self._pronoun_subject(draft, verdict)
+
+    def _gate_each(self, draft: Draft, clause: Clause, verdict: Draft) -> None:
+        """`for each email in leads.csv, validate it and if it is valid send a welcome email`:
+        a `when` would test the whole list of verdicts, so the step runs once per result that
+        passes instead, on the value the result gives back for what was checked. What else it
+        had taken from the items or the verdicts becomes a workflow input."""
+        found = build.passing_results(clause.text, verdict, clause.negate)
+        value = found[1] if found else None
+        names_item = re.search(r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I)
+        if found is None or (value is None and names_item):
+            raise PlanningError(
+                f"the condition {clause.text!r} tests each item's result, and the results of "
+                f"{verdict.info.name} that pass it do not carry the item they judged",
+                code="PER_ITEM_CONDITION",
+                hint="Ask for the results as a whole (e.g. write them to a file), or keep the "
+                "items you want first ('keep the rows where …').",
+            )
+        draft.for_each, draft.when = found[0], None
+        for name, current in list(draft.params.items()):
+            from_items = re.search(rf"\bitem\b|steps\.{verdict.id}\b", repr(current))
+            ident = _input_ref(current)
+            schema = draft.info.params.get(name, {})
+            takes = value is not None and build.takes_checked(verdict, name, schema)
+            if takes and (from_items or ident):
+                draft.params[name] = "{{ item." + str(value) + " }}"
+                if ident is not None:
+                    self._drop_unused_input(ident)
+            elif from_items and name in draft.info.required_params:
+                draft.params[name] = build.declare_input(self.inputs, name, schema)
+            elif from_items:
+                del draft.params[name]
 
     def _unplanned_action(self, clause: Clause) -> None:
         """An action the user asked for that no tool performs: a plan without it would do less
