@@ -398,6 +398,12 @@ def test_it_in_a_gated_step_is_the_checked_value(catalog: Catalog) -> None:
     assert "to" not in spec.inputs
 
 
+def test_a_clause_that_starts_with_email_sends_one(catalog: Catalog) -> None:
+    spec = _plan("Validate ada@example.com and if it is invalid, email bob@example.com", catalog)
+    assert _tools(spec) == ["validate_email", "send_email"]
+    assert spec.steps[1].params["to"] == "bob@example.com"
+
+
 def test_a_condition_on_each_items_verdict_runs_the_step_for_each_passing_result(
     catalog: Catalog,
 ) -> None:

@@ -74,7 +74,12 @@ def clause_query(text: str, clause: Clause, literals: list[Literal], formats: bo
                 out.append(f" {_KIND_TOKENS.get(lit.kind, '')} ")
             pos = lit.end
     out.append(text[pos : clause.end])
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    query = re.sub(r"\s+", " ", "".join(out)).strip()
+    return _SENDING_VERB.sub(r"\g<0> send", query)  # "email bob@…" sends; it checks nothing
+
+
+# A clause that starts with "email", "text" or "message" asks to send one.
+_SENDING_VERB = re.compile(r"^(?:(?:please|also|then|and)\s+)*(?:email|text|message)\b", re.I)
 
 
 def clause_literals(clause: Clause, literals: list[Literal]) -> list[Literal]:
