@@ -398,6 +398,19 @@ def test_it_in_a_gated_step_is_the_checked_value(catalog: Catalog) -> None:
     assert "to" not in spec.inputs
 
 
+def test_each_of_an_output_of_unknown_type_is_iterated(catalog: Catalog) -> None:
+    """json_query's output has no declared type; "validate each one" still loops over it."""
+    spec = _plan(
+        "Get the JSON from https://api.example.com/users, pull out the emails with the "
+        "JMESPath [].email and validate each one",
+        catalog,
+    )
+    assert _tools(spec)[-2:] == ["json_query", "validate_email"]
+    query, check = spec.steps[-2:]
+    assert check.for_each == f"{{{{ steps.{query.id}.output }}}}"
+    assert check.params["email"] == "{{ item }}"
+
+
 def test_a_clause_that_starts_with_email_sends_one(catalog: Catalog) -> None:
     spec = _plan("Validate ada@example.com and if it is invalid, email bob@example.com", catalog)
     assert _tools(spec) == ["validate_email", "send_email"]

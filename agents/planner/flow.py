@@ -115,7 +115,9 @@ def bind_from(
         scalar_wanted = wanted is not None and "array" not in wanted
         if wanted and wanted & {"object"} and not step.per_item:
             scalar_wanted = False
-        if kinds == {"array"} and scalar_wanted and step.for_each is None:
+        # "validate each one" of an output of unknown type (json_query's): iterate it
+        listed = kinds == {"array"} or (kinds is None and step.per_item)
+        if listed and scalar_wanted and step.for_each is None:
             items = out.member(0)
             item_types = items.types() if items else None
             step.for_each = "{{ " + ref + " }}"
