@@ -18,7 +18,7 @@ from agents.planner.params import (
     param_words,
 )
 from agents.planner.retrieval import _SYNONYMS, Match, ToolIndex, info_of
-from agents.planner.segment import Clause
+from agents.planner.segment import NOUN_VERBS, Clause
 from agents.planner.text import content_stems, identifier, stem, words
 from app.tools.base import ToolInfo
 
@@ -79,7 +79,9 @@ def clause_query(text: str, clause: Clause, literals: list[Literal], formats: bo
 
 
 # A clause that starts with "email", "text" or "message" asks to send one.
-_SENDING_VERB = re.compile(r"^(?:(?:please|also|then|and)\s+)*(?:email|text|message)\b", re.I)
+_SENDING_VERB = re.compile(
+    r"^(?:(?:please|also|then|and)\s+)*(?:" + "|".join(sorted(NOUN_VERBS)) + r")\b", re.I
+)
 
 
 def clause_literals(clause: Clause, literals: list[Literal]) -> list[Literal]:
@@ -262,7 +264,8 @@ def passing_results(cond_text: str, verdict: Draft, negate: bool) -> tuple[str, 
     canonical form (validate_email's `normalized`, validate_phone's `e164`: the first text
     field of a flag verdict). The field is None where results do not carry it (labels, failed
     checks); the whole answer is None when the condition names nothing the results say."""
-    props = verdict.info.output_schema.get("properties") or {}
+    one = output_of(Draft(verdict.id, verdict.info, verdict.clause))  # a result, not the list
+    props = (one.resolved().get("properties") or {}) if one else {}
     ref = f"steps.{verdict.id}.output"
     label = _label_in(cond_text, verdict) if "label" in props else None
     if label is not None:

@@ -143,9 +143,9 @@ def segment(
                 or is_cond
                 or masked[m.end() :].lower().startswith("after ")
                 or (
-                    (is_verb(word, verbs) and word not in _NOUN_VERBS)
+                    (is_verb(word, verbs) and word not in NOUN_VERBS)
                     or (
-                        word in _NOUN_VERBS
+                        word in NOUN_VERBS
                         and ("," in sep or in_condition or _starts_object(after))
                     )
                 )
@@ -171,7 +171,7 @@ def segment(
 
 # Verbs that are as often nouns ("by email and text"): after a plain "and" they start a clause
 # only when an object follows ("... and email the summary to bob@example.com").
-_NOUN_VERBS = frozenset(["email", "text", "message"])
+NOUN_VERBS = frozenset(["email", "text", "message"])
 _OBJECT_STARTS_TEXT = "the a an it them this that these those me him her us my your his their its"
 _OBJECT_STARTS = frozenset(_OBJECT_STARTS_TEXT.split())
 
