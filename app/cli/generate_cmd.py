@@ -27,6 +27,7 @@ BAD_INPUT_CODES = frozenset(
         "NO_WORDS",
         "NO_MATCHING_TOOL",
         "UNPLANNED_ACTION",
+        "PER_ITEM_CONDITION",
         "INPUT_INVALID",
     }
 )
