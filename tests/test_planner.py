@@ -174,6 +174,8 @@ def test_literal_extraction(
 def test_labels_list_and_option_words(catalog: Catalog) -> None:
     spec = _plan("Classify the email text as spam, promo or personal.", catalog)
     assert spec.steps[0].params["labels"] == ["spam", "promo", "personal"]
+    spec = _plan("Classify the review as praise or complaint.", catalog)  # two alternatives
+    assert spec.steps[0].params["labels"] == ["praise", "complaint"]
     spec = _plan("Read data.csv and compute the maximum of the price column per category.", catalog)
     agg = next(s for s in spec.steps if s.tool == "aggregate_rows")
     assert agg.params["op"] == "max"

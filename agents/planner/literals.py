@@ -56,6 +56,10 @@ _LIST = re.compile(
 _PAIR = re.compile(
     r"\b(?:the\s+)?([a-z][\w-]*)\s+and\s+([a-z][\w-]*)\s+(?:fields|columns|attributes|properties)\b"
 )
+# Two alternatives a text is sorted into: "classify it as bug or feature".
+_ALTERNATIVES = re.compile(
+    r"\b(?:as|into)\s+(?:either\s+)?(?:an?\s+)?([a-z][\w-]*)\s+or\s+(?:an?\s+)?([a-z][\w-]*)\b"
+)
 _FIELD = re.compile(
     r"\b(by|on|per|grouped by|group by|based on)\s+(?:the\s+|its\s+|their\s+|each\s+)?"
     r"([a-z_][a-z0-9_]*)(?:\s+(?:column|field|key))?\b",
@@ -280,7 +284,7 @@ def _structured(f: _Finder) -> None:
             continue
         if len(items) >= 3 and not any(i.lower() in STOPWORDS for i in items):
             f.add("list", [i.lower() for i in items], m.start(), m.end())
-    for m in _PAIR.finditer(text):
+    for m in (*_PAIR.finditer(text), *_ALTERNATIVES.finditer(text)):
         f.add("list", [m.group(1).lower(), m.group(2).lower()], m.start(), m.end())
     for m in _DESC.finditer(text):
         f.add("order", True, m.start(), m.end())
