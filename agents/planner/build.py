@@ -253,9 +253,14 @@ def when_expression(cond_text: str, verdict: Draft, negate: bool) -> str:
     return "{{ " + ("not " if _negative(cond_text, negate) else "") + target + " }}"
 
 
+def _one_call(step: Draft) -> Draft:
+    """`step` as a single call: its output is one result, not the list a `for_each` gives."""
+    return Draft(step.id, step.info, step.clause)
+
+
 def judges_each(step: Draft) -> bool:
     """A verdict tool run once per item (`validate_email` over the rows of a file)."""
-    return step.for_each is not None and is_verdict(Draft(step.id, step.info, step.clause))
+    return step.for_each is not None and is_verdict(_one_call(step))
 
 
 def passing_results(cond_text: str, verdict: Draft, negate: bool) -> tuple[str, str | None] | None:
@@ -264,7 +269,7 @@ def passing_results(cond_text: str, verdict: Draft, negate: bool) -> tuple[str, 
     canonical form (validate_email's `normalized`, validate_phone's `e164`: the first text
     field of a flag verdict). The field is None where results do not carry it (labels, failed
     checks); the whole answer is None when the condition names nothing the results say."""
-    one = output_of(Draft(verdict.id, verdict.info, verdict.clause))  # a result, not the list
+    one = output_of(_one_call(verdict))
     props = (one.resolved().get("properties") or {}) if one else {}
     ref = f"steps.{verdict.id}.output"
     label = _label_in(cond_text, verdict) if "label" in props else None

@@ -324,8 +324,7 @@ class _Planner(GraphSteps):
         had taken from the items or the verdicts becomes a workflow input."""
         found = build.passing_results(clause.text, verdict, clause.negate)
         value = found[1] if found else None
-        names_item = re.search(r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I)
-        if found is None or (value is None and names_item):
+        if found is None or (value is None and self._says_it(draft)):
             raise PlanningError(
                 f"the condition {clause.text!r} tests each item's result, and the results of "
                 f"{verdict.info.name} that pass it do not carry the item they judged",
@@ -388,9 +387,7 @@ class _Planner(GraphSteps):
     def _pronoun_subject(self, draft: Draft, verdict: Draft) -> None:
         """`validate ada@example.com and if it is valid, send it a welcome email`: "it" is the
         checked value, so a param left as a workflow input that the value fits takes it."""
-        if not build.is_verdict(verdict) or not re.search(
-            r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I
-        ):
+        if not build.is_verdict(verdict) or not self._says_it(draft):
             return
         checked = {repr(v) for v in _checked(verdict).values()}
         subjects = [x for x in self.literals if repr(x.value) in checked]
@@ -404,6 +401,10 @@ class _Planner(GraphSteps):
                 continue
             draft.params[name] = build.literal_value(fit, name, schema)
             self._drop_unused_input(ident)
+
+    def _says_it(self, draft: Draft) -> bool:
+        """Whether the step's clause refers to what was checked as "it" or "them"."""
+        return bool(re.search(r"\b(?:it|them)\b", self.clauses[draft.clause].text, re.I))
 
     def _drop_unused_input(self, ident: str) -> None:
         """Remove workflow input `ident` once no step reads it any more."""
